@@ -1,0 +1,64 @@
+"""
+Engine settings, read from ``OUTDIAL_*`` environment variables or an env file.
+
+Every field is documented in ``config/outdial.example.env``. Secrets are
+``SecretStr`` so that they print as ``**********`` wherever a setting is shown.
+"""
+
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_engine_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """All the knobs of one engine process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OUTDIAL_",
+        env_file=os.environ.get("OUTDIAL_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # Postgres. Unset means: start the embedded server under data_dir.
+    database_url: SecretStr | None = None
+    data_dir: Path = Path.home() / ".outdial"
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    # ARI
+    ari_url: str = "http://127.0.0.1:8088"
+    ari_username: str = "outdial"
+    ari_password: SecretStr = SecretStr("outdial")
+    ari_app: str = "outdial"
+    dial_template: str = "PJSIP/{number}@trunk"
+
+    # This process
+    engine_id: str = Field(default_factory=_default_engine_id)
+    lease_seconds: int = Field(default=90, ge=10)
+    recordings_dir: Path = Path("recordings")
+
+    # Contact data
+    default_region: str = "CN"
+
+    # The institution, as customers hear it
+    institution_name: str = "Example Bank"
+    callback_number: str = "95555"
+
+    # Logging: "auto" is console on a terminal, JSON lines elsewhere
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
