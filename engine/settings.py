@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     institution_name: str = "Example Bank"
     callback_number: str = "95555"
 
+    # Web app (operator desktop, live board)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    web_behind_tls: bool = False
+    web_session_idle_minutes: int = Field(default=30, ge=1)
+    web_session_max_hours: int = Field(default=12, ge=1)
+    web_max_body_bytes: int = Field(default=65536, ge=1024)
+
     # Logging: "auto" is console on a terminal, JSON lines elsewhere
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "INFO"
