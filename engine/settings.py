@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     web_session_max_hours: int = Field(default=12, ge=1)
     web_max_body_bytes: int = Field(default=65536, ge=1024)
 
+    # Operators: accounts, softphone sessions, bridging
+    password_max_age_days: int = Field(default=90, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    operator_answer_timeout_s: float = Field(default=2.0, gt=0)
+    operator_ring_timeout_s: int = Field(default=20, ge=1)
+    operator_wrap_up_s: float = Field(default=30.0, ge=0)
+    operator_ratio: float = Field(default=1.0, gt=0)
+    apology_media: str = "sound:outdial-apology"
+
     # Logging: "auto" is console on a terminal, JSON lines elsewhere
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "INFO"
