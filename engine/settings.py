@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     engine_id: str = Field(default_factory=_default_engine_id)
     lease_seconds: int = Field(default=90, ge=10)
     recordings_dir: Path = Path("recordings")
+    max_calls: int = Field(default=200, ge=1)
+    answer_media: str = "sound:hello-world"
+    drain_seconds: float = Field(default=60.0, ge=0)
 
     # Contact data
     default_region: str = "CN"
@@ -69,6 +72,13 @@ class Settings(BaseSettings):
     operator_wrap_up_s: float = Field(default=30.0, ge=0)
     operator_ratio: float = Field(default=1.0, gt=0)
     apology_media: str = "sound:outdial-apology"
+
+    # Compliance: calling windows per kind (JSON, or "@path" to a JSON file;
+    # unset kinds keep the defaults in engine/compliance/windows.py), daily
+    # attempt cap per contact, minimum gap between calls to one number
+    calling_windows: str | None = None
+    max_attempts_per_day: int = Field(default=2, ge=1)
+    min_call_gap_s: int = Field(default=300, ge=0)
 
     # Logging: "auto" is console on a terminal, JSON lines elsewhere
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
