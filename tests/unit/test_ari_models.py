@@ -17,17 +17,10 @@ from engine.ari.models import (
     parse_time,
 )
 
+# The first event of each type seen in the Asterisk 22 traces, copied verbatim.
+SAMPLE = Path(__file__).parent / "data" / "ari_events_sample.jsonl"
+# The full traces, when the shared reference folder sits beside the repository.
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "ari" / "traces"
-
-
-def _trace_events() -> list[dict[str, object]]:
-    events = []
-    for path in sorted(TRACES.glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if record["kind"] == "event":
-                events.append(record["event"])
-    return events
 
 
 def _first(events: list[dict[str, object]], event_type: str) -> Event:
@@ -37,18 +30,32 @@ def _first(events: list[dict[str, object]], event_type: str) -> Event:
 
 @pytest.fixture(scope="module")
 def trace_events() -> list[dict[str, object]]:
-    events = _trace_events()
-    if not events:
-        pytest.skip("ARI traces not found next to the repository")
-    return events
+    return [json.loads(line) for line in SAMPLE.read_text().splitlines()]
 
 
-def test_parse_event_every_trace_event_keeps_envelope(trace_events):
+def test_parse_event_every_sample_type_keeps_envelope(trace_events):
     parsed = [parse_event(orjson.dumps(raw)) for raw in trace_events]
 
+    assert len(parsed) == 22
     assert all(e.asterisk_id == "02:fc:00:00:00:01" for e in parsed)
     assert all(e.timestamp.year == 2026 for e in parsed)
     assert [e.raw for e in parsed] == trace_events
+
+
+def test_parse_event_every_trace_event_parses():
+    lines = [
+        json.loads(line)
+        for path in sorted(TRACES.glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+    events = [line["event"] for line in lines if line["kind"] == "event"]
+    if not events:
+        pytest.skip("the shared ARI traces are not beside this checkout")
+
+    parsed = [parse_event(orjson.dumps(raw)) for raw in events]
+
+    assert len(parsed) == len(events)
+    assert all(e.type == raw["type"] for e, raw in zip(parsed, events, strict=True))
 
 
 def test_parse_event_dial_keys_by_peer(trace_events):
