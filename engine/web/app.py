@@ -1,0 +1,74 @@
+"""
+The web app factory: operator desktop, live board, and what later pages add.
+
+Each page module keeps its own ``routes = web.RouteTableDef()``; the factory
+mounts every module named in ``ROUTE_MODULES``. A new page (the recordings
+review, say) is one module with a route table and one line in that tuple.
+"""
+
+import importlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from engine.clock import Clock, SystemClock
+from engine.operators.accounts import AccountStore
+from engine.settings import Settings
+from engine.web.auth import session_middleware
+from engine.web.context import CONTEXT, WebContext
+from engine.web.render import template_environment
+from engine.web.security import csrf_middleware, error_middleware, security_headers
+from engine.web.sessions import SessionStore
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+ROUTE_MODULES = (
+    "engine.web.auth",
+    "engine.web.desktop",
+    "engine.web.board",
+)
+
+
+def create_app(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    *,
+    clock: Clock | None = None,
+    accounts: AccountStore | None = None,
+    operators: Any = None,
+) -> web.Application:
+    """Build the aiohttp application on an open, migrated pool."""
+    clock = clock or SystemClock()
+    app = web.Application(
+        client_max_size=settings.web_max_body_bytes,
+        middlewares=[error_middleware, session_middleware, csrf_middleware],
+    )
+    app[CONTEXT] = WebContext(
+        settings=settings,
+        pool=pool,
+        sessions=SessionStore(
+            pool,
+            idle=timedelta(minutes=settings.web_session_idle_minutes),
+            max_age=timedelta(hours=settings.web_session_max_hours),
+        ),
+        templates=template_environment(),
+        accounts=accounts or AccountStore(pool, clock),
+        clock=clock,
+        operators=operators,
+    )
+    for name in ROUTE_MODULES:
+        app.router.add_routes(importlib.import_module(name).routes)
+    app.router.add_static("/static/", STATIC_DIR, append_version=False)
+    app.router.add_get("/healthz", _healthz)
+    app.on_response_prepare.append(security_headers)
+
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    """Liveness for a load balancer: answers once the database does."""
+    await request.app[CONTEXT].pool.fetchval("SELECT 1")
+
+    return web.json_response({"ok": True})
