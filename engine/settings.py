@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_calls: int = Field(default=200, ge=1)
     answer_media: str = "sound:hello-world"
     drain_seconds: float = Field(default=60.0, ge=0)
+    max_calls: int = Field(default=200, ge=1)
+    answer_media: str = "sound:hello-world"
+    drain_seconds: float = Field(default=60.0, ge=0)
 
     # Contact data
     default_region: str = "CN"

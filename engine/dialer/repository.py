@@ -443,3 +443,19 @@ class CallRepository:
             error[:500],
             retry_at,
         )
+
+    async def contact(self, contact_id: int) -> Contact | None:
+        """One contact by id (recovery rebuilds its calls from it)."""
+        row = await self.pool.fetchrow(
+            "SELECT * FROM contacts WHERE id = $1", contact_id
+        )
+
+        return None if row is None else Contact.from_row(row)
+
+    async def recording_of(self, attempt_id: str) -> tuple[int, str] | None:
+        """The id and name of an attempt's recording, if it has one."""
+        row = await self.pool.fetchrow(
+            "SELECT id, name FROM recordings WHERE attempt_id = $1", attempt_id
+        )
+
+        return None if row is None else (row["id"], row["name"])

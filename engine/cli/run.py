@@ -1,0 +1,49 @@
+"""
+``outdial run``: the call controller, dialling every running campaign.
+"""
+
+import asyncio
+import contextlib
+import signal
+
+import click
+
+from engine.ari import AriClient
+from engine.cli.common import database, run, setup
+from engine.clock import SystemClock
+from engine.db.dsn import resolve_dsn
+from engine.dialer.engine import build_engine
+from engine.settings import Settings
+
+
+async def serve(settings: Settings, *, until_idle: bool = False) -> None:
+    """Run one engine until SIGTERM/SIGINT (or until idle)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    dsn = await asyncio.to_thread(resolve_dsn, settings)
+    async with database(settings) as pool:
+        # Not "async with": the engine subscribes its handlers before connecting.
+        ari = AriClient.from_settings(settings)
+        try:
+            engine = build_engine(settings, pool, ari, SystemClock(), dsn=dsn)
+            await engine.run(stop, until_idle=until_idle)
+        finally:
+            await ari.close()
+
+
+@click.command("run")
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Exit once no campaign is running and every call and recording is done.",
+)
+def run_command(until_idle: bool) -> None:
+    """Connect to ARI and Postgres and dial every running campaign."""
+    settings = setup()
+    run(serve(settings, until_idle=until_idle))
+
+
+COMMANDS = [run_command]

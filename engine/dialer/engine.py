@@ -1,0 +1,212 @@
+"""
+The composition root: every dialer part built and wired in one place.
+
+Compliance and operators add their parts here with one argument each::
+
+    engine = build_engine(settings, pool, ari, clock,
+                          gates=[ComplianceGate(...)],
+                          answer_handler=OperatorBridge(...),
+                          capacity=ProgressivePacing(...))
+    await engine.run(stop_event)
+"""
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from engine.ari import AriClient
+from engine.clock import Clock
+from engine.dialer.archive import Archiver
+from engine.dialer.calls import CallRegistry
+from engine.dialer.controller import Controller
+from engine.dialer.pacing import Pacer
+from engine.dialer.recovery import Recovery
+from engine.dialer.repository import CallRepository
+from engine.dialer.seams import (
+    AnswerHandler,
+    CapacityProvider,
+    DialGate,
+    MaxConcurrent,
+    PlayMessage,
+)
+from engine.dialer.services import CallService, DialPlan
+from engine.dialer.stasis import CallEvents
+from engine.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Engine:
+    """One dialer process's parts; ``run`` drives them until told to stop."""
+
+    settings: Settings
+    ari: AriClient
+    repo: CallRepository
+    registry: CallRegistry
+    pacer: Pacer
+    service: CallService
+    events: CallEvents
+    recovery: Recovery
+    controller: Controller
+    archiver: Archiver
+    dsn: str | None = None
+
+    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
+        """
+        Dial until ``stop`` is set (or, with ``until_idle``, until no campaign
+        is left running and every call and recording is done).
+
+        On the way out no new call starts; calls in progress get
+        ``settings.drain_seconds`` to finish.
+        """
+        await self.start()
+        tasks = [
+            asyncio.create_task(self.controller.run(), name="controller"),
+            asyncio.create_task(self.archiver.run(), name="archiver"),
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+        ]
+        try:
+            async with self._campaign_events():
+                await self._wait(stop, until_idle)
+        finally:
+            await self._shutdown(tasks)
+
+    async def start(self) -> None:
+        """Register, subscribe, connect and wait for the first reconciliation."""
+        await self.repo.register_engine(
+            socket.gethostname(), os.getpid(), self.settings.ari_url
+        )
+        released = await self.repo.release_idle_leases()
+        self.events.subscribe(self.ari)
+        self.ari.on_reconnect(self.recovery.on_snapshot)
+        await self.ari.connect()
+        await self.recovery.synced.wait()
+        log.info(
+            "engine_started",
+            engine_id=self.repo.engine_id,
+            ari_app=self.settings.ari_app,
+            leases_released=released,
+        )
+
+    async def _wait(self, stop: asyncio.Event, until_idle: bool) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await stop.wait()
+            if until_idle and await self.is_idle():
+                log.info("engine_idle")
+                return
+
+    async def is_idle(self) -> bool:
+        """No running campaign, no call in progress, no recording to fetch."""
+        if len(self.registry) or await self.repo.running_campaigns():
+            return False
+        pending = await self.repo.pool.fetchval(
+            "SELECT count(*) FROM recordings WHERE state IN ('recording', 'finished')"
+        )
+
+        return pending == 0
+
+    def _campaign_events(self) -> contextlib.AbstractAsyncContextManager[object]:
+        if self.dsn is None:
+            return contextlib.nullcontext()
+        from engine.campaigns.notify import on_campaign_event
+
+        async def wake(_: object) -> None:
+            self.controller.wake.set()
+
+        return on_campaign_event(self.dsn, wake)
+
+    async def _heartbeat(self) -> None:
+        every = max(1.0, self.settings.lease_seconds / 3)
+        while True:
+            try:
+                await self.repo.heartbeat()
+                await self.repo.reclaim_expired_leases()
+                await self.recovery.take_over()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("heartbeat_failed")
+            await asyncio.sleep(every)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        tasks[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[0]
+        drained = await self._drain()
+        for task in tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        await self.service.drain()
+        if drained:
+            await self.repo.deregister_engine()
+        log.info("engine_stopped", calls_left=len(self.registry))
+
+    async def _drain(self) -> bool:
+        if len(self.registry):
+            log.info("engine_draining", calls=len(self.registry))
+        try:
+            async with asyncio.timeout(self.settings.drain_seconds):
+                await self.registry.empty.wait()
+        except TimeoutError:
+            return False
+
+        return True
+
+
+def build_engine(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    ari: AriClient,
+    clock: Clock,
+    *,
+    gates: Sequence[DialGate] = (),
+    answer_handler: AnswerHandler | None = None,
+    capacity: CapacityProvider | None = None,
+    dsn: str | None = None,
+) -> Engine:
+    """Build a dialer engine; ``dsn`` enables LISTEN for campaign changes."""
+    repo = CallRepository(pool, settings.engine_id, settings.lease_seconds)
+    registry = CallRegistry()
+    pacer = Pacer(settings.max_calls)
+    archiver = Archiver(repo, ari, clock, settings.recordings_dir)
+    service = CallService(
+        ari=ari,
+        repo=repo,
+        registry=registry,
+        pacer=pacer,
+        clock=clock,
+        plan=DialPlan(settings.dial_template),
+        gates=gates,
+        answer_handler=answer_handler or PlayMessage(settings.answer_media),
+        on_recording_done=archiver.wake.set,
+    )
+    controller = Controller(
+        service=service,
+        repo=repo,
+        pacer=pacer,
+        capacity=capacity or MaxConcurrent(pacer),
+        clock=clock,
+    )
+
+    return Engine(
+        settings=settings,
+        ari=ari,
+        repo=repo,
+        registry=registry,
+        pacer=pacer,
+        service=service,
+        events=CallEvents(settings.ari_app, registry, service),
+        recovery=Recovery(repo, registry, service, pacer, ari, clock),
+        controller=controller,
+        archiver=archiver,
+        dsn=dsn,
+    )
