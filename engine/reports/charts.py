@@ -36,6 +36,12 @@ def _nice_max(value: float) -> float:
     return float(10 * power)
 
 
+def _count_max(value: float) -> float:
+    """An axis maximum whose quarter ticks are whole counts."""
+    top = _nice_max(value)
+    return top if top % 4 == 0 or top >= 20 else float(math.ceil(top / 4) * 4)
+
+
 def _axis(top: float, x0: float, x1: float, y0: float, height: float) -> list[str]:
     parts = []
     for i in range(5):
@@ -53,7 +59,7 @@ def hourly_chart(hours: Sequence[tuple[str, int, int]], title: str) -> str:
     """Grouped bars of calls and connects per hour of the day."""
     width, height, left, bottom, top_pad = 720, 260, 48, 36, 30
     plot_h = height - bottom - top_pad
-    top = _nice_max(max((c for _, c, _ in hours), default=0))
+    top = _count_max(max((c for _, c, _ in hours), default=0))
     slot = (width - left - 10) / max(len(hours), 1)
     bar = max(slot * 0.38, 1)
     y0 = height - bottom
@@ -74,6 +80,10 @@ def hourly_chart(hours: Sequence[tuple[str, int, int]], title: str) -> str:
             f'text-anchor="middle">{escape(label)}</text>'
         )
     legend = _legend([("calls", CALLS), ("connects", CONNECTS)], left, 16)
+    parts.append(
+        f'<text x="{width - 10}" y="{height - 4}" class="tick" text-anchor="end">'
+        "hour of day, campaign time</text>"
+    )
 
     return _svg(width, height, title, [*parts, legend])
 
@@ -161,6 +171,7 @@ def _legend(items: Sequence[tuple[str, str]], x: float, y: float) -> str:
 def _svg(width: int, height: int, title: str, parts: Sequence[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}" class="chart">'
+        f'role="img" aria-label="{escape(title)}" class="chart" '
+        f'style="max-width:{width}px">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )
