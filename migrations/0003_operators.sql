@@ -143,3 +143,7 @@ CREATE TABLE supervision_sessions (
     end_reason text
 );
 CREATE INDEX supervision_sessions_call_idx ON supervision_sessions (call_id);
+
+-- Progressive pacing counts a campaign's calls in flight on every tick.
+CREATE INDEX call_attempts_open_campaign_idx ON call_attempts (campaign_id)
+    WHERE state <> 'ended';

@@ -1,6 +1,41 @@
 """
 Operators: accounts, softphone sessions, bridging answered customers to them.
 
-See the module docstrings; the seams other parts use are listed here as they
-land.
+Seams (what other parts use)::
+
+    # the web app and tests: one checked API, acting Account first
+    from engine.operators.service import OperatorService
+    service = OperatorService(pool, clock, AccountStore(pool, clock),
+                              manager=manager, supervisor=supervisor)  # last two
+                                                # only in the engine process
+    account = await service.authenticate(operator_id, password)
+        # AuthenticationError / AccountLockedError / PasswordExpiredError
+    await service.change_password(operator_id, old, new)    # PasswordPolicyError
+    await service.start_session(account, campaign_id=None)  # softphone is called
+    await service.session(account) -> Session | None        # .state: SessionState
+    await service.set_ready(account); await service.pause(account, reason)
+    await service.end_session(account)
+    await service.current_call(account) -> CurrentCall | None  # masked until
+    await service.verify_identity(account, call_id)            # this is called
+    await service.dispose(account, DispositionForm(call_id, outcome, notes=...,
+        callback_at=..., refusal=..., complaint=..., fraud_suspected=...,
+        aml_suspected=...)) -> pause reason | None
+    await service.hang_up(account, call_id)
+    await service.calls(account, operator_id=None) / service.stats(account, ...)
+    await service.board(account) -> Board            # directors and admins
+    await service.escalations(account); await service.acknowledge(account, id)
+    await service.supervise(account, call_id, "listen"|"whisper"|"barge")
+    await service.end_supervision(account, supervision_id)
+    dispositions.outcome_codes(kind) -> tuple[str, ...]
+    # errors: engine.operators.exceptions (PermissionDeniedError for another
+    # operator's call, SessionStateError, DispositionError, ...)
+
+    # the engine (composition root)
+    manager = SoftphoneManager(client, pool, clock, engine_id=..., ari_url=...)
+    await manager.start() / await manager.stop()
+    OperatorBridge(manager, pool, clock, answer_timeout_s=2.0, apology_media=...)
+        # AnswerHandler: on_answered(call)
+    ProgressiveCapacity(pool, clock, ratio=1.0)       # CapacityProvider
+    pacing.uses_operators(campaign) -> bool           # settings {"operators": ...}
+    board.read_board(pool, now) -> Board              # campaign status --watch
 """

@@ -33,8 +33,7 @@ log = structlog.get_logger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
-_HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("not a real password, only burns time")
+_DUMMY_PASSWORD = "not a real password, only burns time"
 
 
 class Role(StrEnum):
@@ -80,15 +79,17 @@ def account_from_row(row: asyncpg.Record) -> Account:
     return Account(**{k: values[k] for k in Account.__dataclass_fields__})
 
 
-async def hash_password(password: str) -> str:
+async def hash_password(hasher: PasswordHasher, password: str) -> str:
     """The argon2id hash of ``password``, computed off the event loop."""
-    return await asyncio.to_thread(_HASHER.hash, password)
+    return await asyncio.to_thread(hasher.hash, password)
 
 
-async def verify_password(password_hash: str, password: str) -> bool:
+async def verify_password(
+    hasher: PasswordHasher, password_hash: str, password: str
+) -> bool:
     """Whether ``password`` matches, checked off the event loop."""
     try:
-        return await asyncio.to_thread(_HASHER.verify, password_hash, password)
+        return await asyncio.to_thread(hasher.verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -117,7 +118,10 @@ class AccountStore:
         *,
         password_max_age_days: int = 90,
         max_failures: int = 5,
+        hasher: PasswordHasher | None = None,
     ) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD)
         self._pool = pool
         self._clock = clock
         self._max_age = timedelta(days=password_max_age_days)
@@ -137,7 +141,7 @@ class AccountStore:
         """Add an account whose first password must be changed at first login."""
         role = Role(role)
         check_password_policy(operator_id, password)
-        digest = await hash_password(password)
+        digest = await hash_password(self._hasher, password)
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             try:
@@ -195,13 +199,13 @@ class AccountStore:
             operator_id,
         )
         if row is None:
-            await verify_password(_DUMMY_HASH, password)
+            await verify_password(self._hasher, self._dummy_hash, password)
             await self._audit_failure(operator_id, "unknown_operator")
             raise AuthenticationError()
         if row["locked"]:
             await self._audit_failure(operator_id, "locked")
             raise AccountLockedError(operator_id)
-        if not await verify_password(row["password_hash"], password):
+        if not await verify_password(self._hasher, row["password_hash"], password):
             await self._record_failure(operator_id)
         if row["must_change_password"] or row["password_expires_at"] <= (
             self._clock.now()
@@ -219,11 +223,11 @@ class AccountStore:
             operator_id,
         )
         if row is None:
-            await verify_password(_DUMMY_HASH, old)
+            await verify_password(self._hasher, self._dummy_hash, old)
             raise AuthenticationError()
         if row["locked"]:
             raise AccountLockedError(operator_id)
-        if not await verify_password(row["password_hash"], old):
+        if not await verify_password(self._hasher, row["password_hash"], old):
             await self._record_failure(operator_id)
         if old == new:
             raise PasswordPolicyError("new password must differ from the old one")
@@ -270,7 +274,7 @@ class AccountStore:
         self, operator_id: str, new: str, *, must_change: bool, actor: str
     ) -> None:
         check_password_policy(operator_id, new)
-        digest = await hash_password(new)
+        digest = await hash_password(self._hasher, new)
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -335,8 +339,8 @@ class AccountStore:
         self, operator_id: str, password_hash: str, password: str
     ) -> Account:
         new_hash = None
-        if _HASHER.check_needs_rehash(password_hash):
-            new_hash = await hash_password(password)
+        if self._hasher.check_needs_rehash(password_hash):
+            new_hash = await hash_password(self._hasher, password)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "UPDATE operators SET failed_logins = 0, last_login_at = $2,"

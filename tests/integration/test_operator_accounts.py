@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 
 from engine.clock import FakeClock
 from engine.operators.accounts import AccountStore, Role
@@ -15,6 +16,8 @@ from engine.operators.exceptions import (
     PasswordPolicyError,
 )
 
+# cheap argon2 parameters: the tests check the logic, not the cost
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "correct horse battery"
 
 
@@ -25,7 +28,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(pool: asyncpg.Pool, clock: FakeClock) -> AccountStore:
-    return AccountStore(pool, clock, password_max_age_days=90, max_failures=3)
+    return AccountStore(
+        pool, clock, password_max_age_days=90, max_failures=3, hasher=FAST_HASHER
+    )
 
 
 async def _ready_account(store: AccountStore, operator_id: str = "op1") -> None:

@@ -1,0 +1,159 @@
+"""
+``outdial operator``: accounts of operators, directors and admins.
+"""
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from engine.cli.common import database, run, setup
+from engine.clock import SystemClock
+from engine.operators.accounts import Account, AccountStore, Role
+from engine.settings import Settings
+
+
+def _store(settings: Settings, pool: object) -> AccountStore:
+    return AccountStore(
+        pool,  # type: ignore[arg-type]
+        SystemClock(),
+        password_max_age_days=settings.password_max_age_days,
+        max_failures=settings.login_max_failures,
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\n")
+
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@click.group()
+def operator() -> None:
+    """Manage operator, director and admin accounts."""
+
+
+@operator.command("add")
+@click.argument("operator_id")
+@click.option("--name", required=True, help="Full name as directors see it.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.OPERATOR.value,
+    show_default=True,
+)
+@click.option("--endpoint", help="Softphone endpoint, e.g. PJSIP/6001.")
+@click.option("--team", help="Team name, for the board and reports.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--actor", default="admin", show_default=True, help="Who is acting.")
+def add(
+    operator_id: str,
+    name: str,
+    role: str,
+    endpoint: str | None,
+    team: str | None,
+    password_stdin: bool,
+    actor: str,
+) -> None:
+    """Add an account; its first password must be changed at first login."""
+    settings = setup()
+    password = _read_password(password_stdin)
+
+    async def go() -> Account:
+        async with database(settings) as pool:
+            return await _store(settings, pool).create(
+                operator_id,
+                name,
+                role,
+                password,
+                endpoint=endpoint,
+                team=team,
+                actor=actor,
+            )
+
+    account = run(go())
+    click.echo(f"added {account.role.value} {account.id}")
+
+
+@operator.command("passwd")
+@click.argument("operator_id")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option(
+    "--no-force-change",
+    is_flag=True,
+    help="Do not make the operator change it at next login.",
+)
+@click.option("--actor", default="admin", show_default=True, help="Who is acting.")
+def passwd(
+    operator_id: str, password_stdin: bool, no_force_change: bool, actor: str
+) -> None:
+    """Set a new password (an admin reset)."""
+    settings = setup()
+    password = _read_password(password_stdin)
+
+    async def go() -> None:
+        async with database(settings) as pool:
+            await _store(settings, pool).set_password(
+                operator_id, password, actor=actor, must_change=not no_force_change
+            )
+
+    run(go())
+    click.echo(f"password of {operator_id} changed")
+
+
+@operator.command("lock")
+@click.argument("operator_id")
+@click.option("--reason", default="locked by an admin", show_default=True)
+@click.option("--actor", default="admin", show_default=True, help="Who is acting.")
+def lock(operator_id: str, reason: str, actor: str) -> None:
+    """Lock an account: no login succeeds until it is unlocked."""
+    settings = setup()
+
+    async def go() -> None:
+        async with database(settings) as pool:
+            await _store(settings, pool).lock(operator_id, actor=actor, reason=reason)
+
+    run(go())
+    click.echo(f"locked {operator_id}")
+
+
+@operator.command("unlock")
+@click.argument("operator_id")
+@click.option("--actor", default="admin", show_default=True, help="Who is acting.")
+def unlock(operator_id: str, actor: str) -> None:
+    """Unlock an account and clear its failure count."""
+    settings = setup()
+
+    async def go() -> None:
+        async with database(settings) as pool:
+            await _store(settings, pool).unlock(operator_id, actor=actor)
+
+    run(go())
+    click.echo(f"unlocked {operator_id}")
+
+
+@operator.command("list")
+def list_accounts() -> None:
+    """List every account."""
+    settings = setup()
+
+    async def go() -> list[Account]:
+        async with database(settings) as pool:
+            return await _store(settings, pool).list_all()
+
+    table = Table("id", "name", "role", "endpoint", "team", "expires", "state")
+    for a in run(go()):
+        state = "locked" if a.locked else "must change" if a.must_change_password else "ok"
+        table.add_row(
+            a.id,
+            a.name,
+            a.role.value,
+            a.endpoint or "",
+            a.team or "",
+            a.password_expires_at.date().isoformat(),
+            state,
+        )
+    Console().print(table)
+
+
+COMMANDS = [operator]

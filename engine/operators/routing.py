@@ -1,0 +1,79 @@
+"""
+Which operator takes an answered call: the longest-idle ready one, chosen in Postgres.
+
+The choice and the claim are one transaction: the candidate row is locked
+with ``FOR UPDATE SKIP LOCKED`` and moved to ``on_call`` before commit, so two
+engines routing at the same instant take two different operators (or one
+finds none) and never the same one twice. Only sessions whose softphone leg
+lives on the same Asterisk (``ari_url``) qualify: a leg can only be moved
+into a bridge on the server that holds it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from engine.operators.sessions import SessionState, transition
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An operator claimed for one call, now in state on_call."""
+
+    session_id: int
+    operator_id: str
+    channel_id: str
+    holding_bridge_id: str | None
+    idle_since: datetime | None
+
+
+_PICK = """
+SELECT id, operator_id, channel_id, holding_bridge_id, idle_since
+FROM operator_sessions
+WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))
+  AND channel_id IS NOT NULL
+  AND ari_url = $2
+  AND (campaign_id IS NULL OR campaign_id = $3)
+ORDER BY idle_since NULLS FIRST, id
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+
+async def claim_operator(
+    pool: asyncpg.Pool,
+    *,
+    campaign_id: int,
+    call_id: str,
+    ari_url: str,
+    now: datetime,
+) -> Claim | None:
+    """Claim the longest-idle free operator for ``call_id``, or None."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(_PICK, now, ari_url, campaign_id)
+        if row is None:
+            return None
+        await transition(conn, row["id"], SessionState.ON_CALL, now, call_id=call_id)
+
+    return Claim(
+        session_id=row["id"],
+        operator_id=row["operator_id"],
+        channel_id=row["channel_id"],
+        holding_bridge_id=row["holding_bridge_id"],
+        idle_since=row["idle_since"],
+    )
+
+
+async def count_free(
+    conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, now: datetime
+) -> int:
+    """How many operators could take a call of this campaign right now."""
+    return await conn.fetchval(
+        "SELECT count(*) FROM operator_sessions"
+        " WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))"
+        " AND channel_id IS NOT NULL"
+        " AND (campaign_id IS NULL OR campaign_id = $2)",
+        now,
+        campaign_id,
+    )
