@@ -104,6 +104,10 @@ class Dispatcher:
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        # A worker cancelled before its first step never ran its cleanup.
+        self._queues.clear()
+        self._workers.clear()
+        self._idle.set()
 
     async def _work(self, key: str) -> None:
         queue = self._queues[key]

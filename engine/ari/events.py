@@ -146,8 +146,9 @@ class EventStream:
             self.connected.clear()
             self._ws = None
             resync.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await resync
+            # wait() neither raises the resync's cancellation nor swallows
+            # ours, should stop() arrive right now.
+            await asyncio.wait([resync])
             self._flush_held()
             await ws.close()
         lived = loop.time() - started
