@@ -148,7 +148,11 @@ class Engine:
         await self.service.drain()
         if drained:
             await self.repo.deregister_engine()
-        log.info("engine_stopped", calls_left=len(self.registry))
+        log.info(
+            "engine_stopped",
+            calls_left=len(self.registry),
+            **self.events.latency.summary(),
+        )
 
     async def _drain(self) -> bool:
         if len(self.registry):

@@ -128,6 +128,10 @@ class Recovery:
         await self.repo.end_attempt(
             attempt.id, campaign, outcome, self.clock.now(), cause_txt=why
         )
+        recording = await self.repo.recording_of(attempt.id)
+        if recording is not None:
+            # The channel is gone, so its recording is complete on Asterisk.
+            await self.service.recording_finished(recording[1])
         log.info("attempt_closed_on_recovery", outcome=outcome.value, reason=why)
 
     async def _adopt(self, call: Call, attempt: OpenAttempt, channel: Channel) -> None:

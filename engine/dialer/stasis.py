@@ -9,6 +9,9 @@ left stuck in Stasis.
 """
 
 import asyncio
+import statistics
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -23,6 +26,39 @@ CUSTOMER_ARG = "customer"
 RECORDING_PREFIX = "outdial-"
 
 
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class EventLatency:
+    """Seconds from an event's ARI timestamp to the end of its handler."""
+
+    def __init__(self, keep: int = 100_000) -> None:
+        self.samples: deque[float] = deque(maxlen=keep)
+
+    def wrap(self, handler: Handler) -> Handler:
+        """The handler, timed."""
+
+        async def timed(event: Event) -> None:
+            try:
+                await handler(event)
+            finally:
+                self.samples.append(time.time() - event.timestamp.timestamp())
+
+        return timed
+
+    def summary(self) -> dict[str, float]:
+        """Count, p50 and p99 in milliseconds."""
+        if len(self.samples) < 2:
+            return {"events": float(len(self.samples))}
+        cuts = statistics.quantiles(self.samples, n=100)
+
+        return {
+            "events": float(len(self.samples)),
+            "p50_ms": round(cuts[49] * 1000, 2),
+            "p99_ms": round(cuts[98] * 1000, 2),
+        }
+
+
 class CallEvents:
     """Routes the ARI events of customer calls to the call service."""
 
@@ -30,10 +66,11 @@ class CallEvents:
         self.app = app
         self.registry = registry
         self.service = service
+        self.latency = EventLatency()
 
     def subscribe(self, ari: AriClient) -> None:
         """Register every handler with the ARI client."""
-        table: dict[str, Callable[[Event], Awaitable[None]]] = {
+        table: dict[str, Handler] = {
             "StasisStart": self.on_stasis_start,
             "Dial": self.on_dial,
             "ChannelDestroyed": self.on_channel_destroyed,
@@ -42,7 +79,7 @@ class CallEvents:
             "PlaybackFinished": self.on_playback_finished,
         }
         for event_type, handler in table.items():
-            ari.on(event_type, handler)
+            ari.on(event_type, self.latency.wrap(handler))
 
     async def on_stasis_start(self, event: Event) -> None:
         """The customer answered: bridge, record, hand to the answer handler."""
