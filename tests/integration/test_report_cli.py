@@ -107,3 +107,43 @@ def test_report_unknown_actor_refused(runner: CliRunner) -> None:
 
     assert result.exit_code != 0
     assert "mallory may not read reports: no such account" in result.output
+
+
+def test_recordings_verify_altered_file_exits_nonzero(
+    runner: CliRunner, db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wav = tmp_path / "000001-a1.wav"
+    wav.write_bytes(b"RIFF changed")
+
+    async def archive() -> None:
+        conn = await asyncpg.connect(db_dsn)
+        await conn.execute(
+            "UPDATE recordings SET state = 'archived', archive_path = $1,"
+            " sha256 = repeat('0', 64), size_bytes = 12 WHERE id = 1",
+            str(wav),
+        )
+        await conn.close()
+
+    asyncio.run(archive())
+    monkeypatch.setenv("OUTDIAL_RECORDINGS_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    result = runner.invoke(cli, ["recordings", "verify"])
+
+    assert result.exit_code == 1
+    assert "altered #000001" in result.output
+    assert "checked 1: 0 missing, 1 altered, 0 unexpected" in result.output
+
+
+def test_audit_command_lists_exports_by_actor(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.csv"
+    runner.invoke(
+        cli,
+        ["report", "Cards", "--format", "csv", "--out", str(out), "--actor", "dora"],
+    )
+    result = runner.invoke(cli, ["audit", "--actor", "dora", "--since", "1d", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert '"action": "report_exported"' in result.output
+    assert '"object_id": "1"' in result.output
