@@ -125,9 +125,11 @@ class ContactReader:
         columns: Columns,
         region: str,
         on_bad: BadRowSink,
+        existing: set[int] | None = None,
     ) -> None:
         self.rows_read = 0
         self.duplicates = 0
+        self.existing = 0
         self.bad = 0
         self._rows = rows
         self._line_of = line_of
@@ -135,10 +137,14 @@ class ContactReader:
         self._region = region
         self._on_bad = on_bad
         self._seen: set[int] = set()
+        self._existing = existing or set()
         self._zones = zoneinfo.available_timezones()
 
     def batches(self, size: int = 50_000) -> Iterator[list[Record]]:
-        """The good rows, ``size`` at a time, duplicates of earlier rows dropped."""
+        """
+        The good rows, ``size`` at a time, without repeats of an earlier row or
+        of a number in ``existing`` (phones as integers, without the "+").
+        """
         batch: list[Record] = []
         for row in self._rows:
             record = self._record(row)
@@ -165,6 +171,10 @@ class ContactReader:
         key = int(phone[1:])
         if key in self._seen:
             self.duplicates += 1
+            return None
+        if key in self._existing:
+            self.existing += 1
+            self._seen.add(key)
             return None
         self._seen.add(key)
         fields = orjson.dumps({h: row[i] for i, h in cols.others}).decode()
