@@ -9,13 +9,13 @@ review, say) is one module with a route table and one line in that tuple.
 import importlib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from aiohttp import web
 
 from engine.clock import Clock, SystemClock
 from engine.operators.accounts import AccountStore
+from engine.operators.service import OperatorService
 from engine.settings import Settings
 from engine.web.auth import session_middleware
 from engine.web.context import CONTEXT, WebContext
@@ -28,6 +28,7 @@ ROUTE_MODULES = (
     "engine.web.auth",
     "engine.web.desktop",
     "engine.web.board",
+    "engine.web.review",
 )
 
 
@@ -36,11 +37,17 @@ def create_app(
     pool: asyncpg.Pool,
     *,
     clock: Clock | None = None,
-    accounts: AccountStore | None = None,
-    operators: Any = None,
+    operators: OperatorService | None = None,
 ) -> web.Application:
-    """Build the aiohttp application on an open, migrated pool."""
+    """
+    Build the aiohttp application on an open, migrated pool.
+
+    ``operators`` defaults to a service without softphone manager: logins,
+    states and dispositions go through Postgres to whichever engine holds the
+    softphone legs.
+    """
     clock = clock or SystemClock()
+    operators = operators or OperatorService(pool, clock, AccountStore(pool, clock))
     app = web.Application(
         client_max_size=settings.web_max_body_bytes,
         middlewares=[error_middleware, session_middleware, csrf_middleware],
@@ -54,7 +61,6 @@ def create_app(
             max_age=timedelta(hours=settings.web_session_max_hours),
         ),
         templates=template_environment(),
-        accounts=accounts or AccountStore(pool, clock),
         clock=clock,
         operators=operators,
     )

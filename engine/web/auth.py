@@ -22,6 +22,7 @@ from engine.operators.exceptions import (
     AuthenticationError,
     PasswordExpiredError,
     PasswordPolicyError,
+    SessionStateError,
 )
 from engine.web.context import SESSION_KEY, ctx, current_session
 from engine.web.exceptions import ApiError
@@ -98,6 +99,11 @@ def operator_of(request: web.Request) -> str:
     assert operator_id is not None
 
     return operator_id
+
+
+async def account_of(request: web.Request) -> Account:
+    """The logged-in account, read fresh (a lock or role change shows at once)."""
+    return await ctx(request).operators.account(operator_of(request))
 
 
 def set_session_cookie(
@@ -185,12 +191,12 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, "login.html", status=exc.status, error=exc.message, operator_id=""
         )
     operator_id = fields["operator_id"]
-    accounts = ctx(request).accounts
+    accounts = ctx(request).operators
     must_change = False
     try:
         account = await accounts.authenticate(operator_id, fields["password"])
     except PasswordExpiredError:
-        account, must_change = await accounts.get(operator_id), True
+        account, must_change = await accounts.account(operator_id), True
     except AccountLockedError as exc:
         return render(
             request, "login.html", status=423, error=str(exc), operator_id=operator_id
@@ -225,7 +231,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         fields = await _form_fields(request, "old_password", "new_password", "confirm")
         if fields["new_password"] != fields["confirm"]:
             raise ApiError(422, "password_mismatch", "the two new passwords differ")
-        await ctx(request).accounts.change_password(
+        await ctx(request).operators.change_password(
             operator_id, fields["old_password"], fields["new_password"]
         )
     except ApiError as exc:
@@ -239,7 +245,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         return render(
             request, "password.html", status=401, error="current password is wrong"
         )
-    account = await ctx(request).accounts.get(operator_id)
+    account = await ctx(request).operators.account(operator_id)
     token = await _start_session(request, account)
     response = redirect(_home(account.role.value))
     set_session_cookie(request, response, token)
@@ -250,9 +256,10 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 @routes.post("/logout")
 @login_required(allow_expired=True)
 async def logout(request: web.Request) -> web.StreamResponse:
-    """End the web session (the softphone session is ended by the desktop)."""
+    """End the web session, and the softphone session unless a call is on."""
     session = authenticated_session(request)
     operator_id = operator_of(request)
+    await _end_softphone(request)
     await ctx(request).sessions.end(session.id)
     await audit(ctx(request).pool, operator_id, "web_logout", "operator", operator_id)
     log.info("web_logout_completed", operator_id=operator_id)
@@ -260,3 +267,15 @@ async def logout(request: web.Request) -> web.StreamResponse:
     response.del_cookie(COOKIE, path="/")
 
     return response
+
+
+async def _end_softphone(request: web.Request) -> None:
+    operators = ctx(request).operators
+    account = await account_of(request)
+    if await operators.session(account) is None:
+        return
+    try:
+        await operators.end_session(account)
+    except SessionStateError as exc:
+        # Mid-call: the engine logs the operator out when the phone hangs up.
+        log.info("softphone_logout_deferred", operator_id=account.id, reason=str(exc))

@@ -6,14 +6,13 @@ app factory, so ``app.py`` can import them all without a cycle.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import jinja2
 from aiohttp import web
 
 from engine.clock import Clock
-from engine.operators.accounts import AccountStore
+from engine.operators.service import OperatorService
 from engine.settings import Settings
 from engine.web.sessions import Session, SessionStore
 
@@ -26,10 +25,10 @@ class WebContext:
     pool: asyncpg.Pool
     sessions: SessionStore
     templates: jinja2.Environment
-    accounts: AccountStore
     clock: Clock
-    # The operators' softphone-session and call service (engine.operators).
-    operators: Any
+    # Accounts, softphone sessions, calls, dispositions, board: every check of
+    # who may see or change what lives there, not in the pages.
+    operators: OperatorService
 
 
 CONTEXT = web.AppKey("outdial_web", WebContext)

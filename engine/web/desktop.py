@@ -1,52 +1,65 @@
 """
 The operator desktop: the page, and the small JSON API its script polls.
 
-    GET  /                              the page (static shell, filled by desktop.js)
+    GET  /                              the page (a shell filled by desktop.js)
     GET  /api/desktop                   state, wrap-up countdown, current call, script
-    GET  /api/desktop/stats             today's figures, this operator only
+    GET  /api/desktop/stats             this operator's figures
     GET  /api/desktop/calls             this operator's latest calls, masked
     POST /api/desktop/state             {"state": "connecting"|"ready"|"paused"|
                                          "logged_out", "campaign_id"?, "reason"?}
-    POST /api/calls/{id}/identity       {"verified": true|false}
-    GET  /api/calls/{id}/customer       the unmasked customer (after verification)
-    POST /api/calls/{id}/disposition    see ``engine.web.disposition_form``
+    POST /api/calls/{id}/identity       the script's identity check passed
+    POST /api/calls/{id}/disposition    {"outcome", "notes"?, "callback_at"?,
+                                         "refusal"?, "complaint"?,
+                                         "fraud_suspected"?, "aml_suspected"?}
 
-Every call id is checked against the logged-in operator (``engine.web.calls``).
-The page polls ``/api/desktop`` once a second: one session lookup and two
-indexed queries, small enough for a few hundred operators per web process.
+Every read and change goes through ``engine.operators.service``, which checks
+that a call is the operator's own and masks the customer until the identity
+check is recorded (that reveal is audited there). The page polls
+``/api/desktop`` once a second; it costs a handful of indexed queries.
 """
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from engine.db.audit import audit
-from engine.operators.sessions import (
-    NOTIFY_CHANNEL,
-    Session,
-    SessionRepository,
-    SessionState,
-    transition,
+from engine.operators.accounts import Account
+from engine.operators.dispositions import (
+    DispositionForm,
+    check_access,
+    load_call,
+    outcome_codes,
 )
-from engine.web import calls
-from engine.web.auth import login_required, operator_of
+from engine.operators.exceptions import DispositionError
+from engine.operators.service import CurrentCall
+from engine.operators.sessions import Session
+from engine.web.auth import account_of, login_required
 from engine.web.context import ctx
-from engine.web.disposition_form import outcomes_for, save_disposition
 from engine.web.exceptions import ApiError
-from engine.web.inputs import bool_field, int_field, read_json, text_field
+from engine.web.inputs import (
+    bool_field,
+    datetime_field,
+    int_field,
+    read_json,
+    text_field,
+)
 from engine.web.render import render
-from engine.web.scripts import fill_script, load_script
+from engine.web.scripts import fill_script
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
-# The states an operator may ask for; the engine sets on_call and wrap_up.
-REQUESTABLE = {
-    "connecting": None,
-    "ready": SessionState.READY,
-    "paused": SessionState.PAUSED,
-    "logged_out": SessionState.LOGGED_OUT,
+STATES = ("connecting", "ready", "paused", "logged_out")
+DISPOSITION_FIELDS = {
+    "outcome",
+    "notes",
+    "callback_at",
+    "refusal",
+    "complaint",
+    "fraud_suspected",
+    "aml_suspected",
 }
 
 
@@ -60,59 +73,75 @@ async def desktop_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/desktop")
 @login_required()
 async def desktop_state(request: web.Request) -> web.Response:
-    """Everything the desktop shows that changes from second to second."""
-    operator_id = operator_of(request)
-    context = ctx(request)
-    now = context.clock.now()
-    session = await SessionRepository(context.pool).live_for(operator_id)
-    row = await calls.current_call(
-        context.pool, operator_id, session.call_id if session else None
-    )
-    body: dict[str, Any] = {
-        "operator": operator_id,
+    """Everything on the desktop that changes from second to second."""
+    return web.json_response(await _snapshot(request, await account_of(request)))
+
+
+async def _snapshot(request: web.Request, account: Account) -> dict[str, Any]:
+    operators = ctx(request).operators
+    now = ctx(request).clock.now()
+    session = await operators.session(account)
+    call = await operators.current_call(account)
+
+    return {
+        "operator": {"id": account.id, "name": account.name},
         "now": now.isoformat(),
         "session": _session_view(session, now),
-        "call": None,
+        "call": await _call_view(request, account, call) if call else None,
         "campaigns": [] if session else await _open_campaigns(request),
     }
-    if row is not None:
-        body["call"] = await _call_with_script(request, row, operator_id)
-
-    return web.json_response(body)
 
 
-def _session_view(session: Session | None, now: Any) -> dict[str, Any] | None:
+def _session_view(session: Session | None, now: datetime) -> dict[str, Any] | None:
     if session is None:
         return None
-    state = session.effective_state(now)
+    state = session.effective_state(now).value
+    left = None
+    if state == "wrap_up" and session.wrap_up_until is not None:
+        left = max((session.wrap_up_until - now).total_seconds(), 0.0)
 
     return {
         "id": session.id,
-        "state": state.value,
+        "state": state,
         "since": session.state_since.isoformat(),
         "campaign_id": session.campaign_id,
-        "wrap_up_left_s": calls.seconds_until(session.wrap_up_until, now)
-        if state is SessionState.WRAP_UP
-        else None,
+        "wrap_up_left_s": left,
         "pause_reason": session.pause_reason,
         "calls_taken": session.calls_taken,
     }
 
 
-async def _call_with_script(
-    request: web.Request, row: Any, operator_id: str
+async def _call_view(
+    request: web.Request, account: Account, call: CurrentCall
 ) -> dict[str, Any]:
-    context = ctx(request)
-    view = calls.call_view(row)
-    script = await load_script(context.pool, row["campaign_id"])
-    view["script"] = fill_script(
-        script, institution=context.settings.institution_name, operator=operator_id
+    settings = ctx(request).settings
+    disposed = await ctx(request).pool.fetchval(
+        "SELECT outcome FROM dispositions WHERE call_id = $1", call.call_id
     )
-    view["outcomes"] = [
-        {"code": code, "label": label} for code, label in outcomes_for(row["kind"])
-    ]
 
-    return view
+    return {
+        "id": call.call_id,
+        "campaign": {"id": call.campaign_id, "name": call.campaign_name},
+        "kind": call.kind,
+        "customer": {
+            "name": call.customer_name,
+            "phone": call.phone,
+            "masked": not call.identity_verified,
+        },
+        "identity_verified": call.identity_verified,
+        "bridged_at": call.bridged_at.isoformat(),
+        "disposition": disposed,
+        "script": fill_script(
+            call.script or None,
+            institution=settings.institution_name,
+            operator=account.name,
+        ),
+        "outcomes": [{"code": c, "label": _label(c)} for c in call.outcome_codes],
+    }
+
+
+def _label(code: str) -> str:
+    return code.replace("_", " ").capitalize()
 
 
 async def _open_campaigns(request: web.Request) -> list[dict[str, Any]]:
@@ -127,136 +156,127 @@ async def _open_campaigns(request: web.Request) -> list[dict[str, Any]]:
 @routes.get("/api/desktop/stats")
 @login_required()
 async def desktop_stats(request: web.Request) -> web.Response:
-    """Today's figures of the logged-in operator."""
-    operator_id = operator_of(request)
-    context = ctx(request)
-    stats = await calls.own_statistics(context.pool, operator_id, context.clock.now())
+    """The logged-in operator's own figures."""
+    stats = await ctx(request).operators.stats(await account_of(request))
 
-    return web.json_response(stats)
+    return web.json_response(asdict(stats))
 
 
 @routes.get("/api/desktop/calls")
 @login_required()
 async def desktop_calls(request: web.Request) -> web.Response:
-    """The logged-in operator's latest calls, masked."""
-    operator_id = operator_of(request)
+    """The logged-in operator's latest calls, numbers masked."""
+    summaries = await ctx(request).operators.calls(await account_of(request), limit=15)
+    calls = [
+        asdict(c)
+        | {
+            "bridged_at": c.bridged_at.isoformat(),
+            "ended_at": c.ended_at.isoformat() if c.ended_at else None,
+        }
+        for c in summaries
+    ]
 
-    return web.json_response(
-        {"calls": await calls.recent_calls(ctx(request).pool, operator_id)}
-    )
+    return web.json_response({"calls": calls})
 
 
 @routes.post("/api/desktop/state")
 @login_required()
 async def change_state(request: web.Request) -> web.Response:
     """Start a softphone session, or move the live one to ready/paused/logged out."""
-    operator_id = operator_of(request)
+    account = await account_of(request)
     body = await read_json(request, {"state", "campaign_id", "reason"})
     wanted = text_field(body, "state", required=True)
-    if wanted not in REQUESTABLE:
+    if wanted not in STATES:
         raise ApiError(
-            422, "invalid_field", f"state must be one of {', '.join(REQUESTABLE)}"
+            422, "invalid_field", f"state must be one of {', '.join(STATES)}"
         )
     reason = text_field(body, "reason", max_length=100)
+    campaign_id = int_field(body, "campaign_id")
+    operators = ctx(request).operators
     if wanted == "connecting":
-        await _start_softphone(request, operator_id, int_field(body, "campaign_id"))
+        await _check_campaign(request, campaign_id)
+        await operators.start_session(account, campaign_id)
+    elif wanted == "ready":
+        await operators.set_ready(account)
+    elif wanted == "paused":
+        await operators.pause(account, reason or "pause")
     else:
-        await _move(request, operator_id, REQUESTABLE[wanted], reason)
+        await operators.end_session(account)
+    log.info("operator_state_requested", operator_id=account.id, state=wanted)
 
-    return await desktop_state(request)
-
-
-async def _start_softphone(
-    request: web.Request, operator_id: str, campaign_id: int | None
-) -> None:
-    context = ctx(request)
-    account = await context.accounts.get(operator_id)
-    if account.endpoint is None:
-        raise ApiError(409, "no_softphone", "no softphone is set for you; ask an admin")
-    if campaign_id is not None:
-        exists = await context.pool.fetchval(
-            "SELECT 1 FROM campaigns WHERE id = $1", campaign_id
-        )
-        if exists is None:
-            raise ApiError(422, "invalid_field", f"no campaign {campaign_id}")
-    repo = SessionRepository(context.pool)
-    if await repo.live_for(operator_id) is not None:
-        raise ApiError(409, "session_live", "your softphone session is already open")
-    await repo.open(operator_id, campaign_id, context.clock.now())
-    log.info("desktop_session_requested", operator_id=operator_id)
+    return web.json_response(await _snapshot(request, account))
 
 
-async def _move(
-    request: web.Request,
-    operator_id: str,
-    to: SessionState | None,
-    reason: str | None,
-) -> None:
-    assert to is not None
-    context = ctx(request)
-    session = await SessionRepository(context.pool).live_for(operator_id)
-    if session is None:
-        raise ApiError(409, "no_session", "start your softphone session first")
-    if to is SessionState.LOGGED_OUT and session.state is SessionState.ON_CALL:
-        raise ApiError(409, "on_call", "finish the call before logging out")
-    async with context.pool.acquire() as conn, conn.transaction():
-        row = await transition(
-            conn, session.id, to, context.clock.now(), reason=reason or "operator"
-        )
-        if row is None:
-            raise ApiError(
-                409,
-                "bad_transition",
-                f"cannot go from {session.state.value} to {to.value}",
-            )
-        await audit(
-            conn,
-            operator_id,
-            f"operator_{to.value}",
-            "operator_session",
-            session.id,
-            reason=reason,
-            via="web",
-        )
-        # Wakes the engine holding the softphone leg (it hangs up a logged-out
-        # leg on its next tick; this makes that tick now).
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(session.id))
-    log.info("operator_state_requested", operator_id=operator_id, state=to.value)
+async def _check_campaign(request: web.Request, campaign_id: int | None) -> None:
+    if campaign_id is None:
+        return
+    found = await ctx(request).pool.fetchval(
+        "SELECT 1 FROM campaigns WHERE id = $1", campaign_id
+    )
+    if found is None:
+        raise ApiError(422, "invalid_field", f"no campaign {campaign_id}")
+
+
+async def _own_call(request: web.Request, account: Account) -> tuple[str, str]:
+    """The call id of the URL and its kind, if the call is the actor's to touch."""
+    call_id = request.match_info["call_id"]
+    async with ctx(request).pool.acquire() as conn:
+        try:
+            call = await load_call(conn, call_id)
+        except DispositionError:
+            raise ApiError(404, "call_not_found", f"no call {call_id}") from None
+    check_access(account, call, "touch")
+
+    return call_id, call.kind
 
 
 @routes.post("/api/calls/{call_id}/identity")
 @login_required()
-async def identity_check(request: web.Request) -> web.Response:
-    """Record whether the customer passed the script's identity check."""
-    operator_id = operator_of(request)
-    call_id = request.match_info["call_id"]
-    body = await read_json(request, {"verified"})
-    if "verified" not in body:
-        raise ApiError(422, "missing_field", "verified is required")
-    verified = bool_field(body, "verified")
-    await calls.record_identity_check(ctx(request).pool, operator_id, call_id, verified)
+async def identity_verified(request: web.Request) -> web.Response:
+    """Record that the customer passed the script's identity check."""
+    account = await account_of(request)
+    call_id, _ = await _own_call(request, account)
+    await ctx(request).operators.verify_identity(account, call_id)
 
-    return web.json_response({"call_id": call_id, "identity_verified": verified})
-
-
-@routes.get("/api/calls/{call_id}/customer")
-@login_required()
-async def reveal_customer(request: web.Request) -> web.Response:
-    """The unmasked customer of a verified call of this operator."""
-    operator_id = operator_of(request)
-    call_id = request.match_info["call_id"]
-
-    return web.json_response(
-        await calls.reveal_customer(ctx(request).pool, operator_id, call_id)
-    )
+    return web.json_response({"call_id": call_id, "identity_verified": True})
 
 
 @routes.post("/api/calls/{call_id}/disposition")
 @login_required()
 async def disposition(request: web.Request) -> web.Response:
-    """Store the operator's disposition of their call."""
-    operator_id = operator_of(request)
-    call_id = request.match_info["call_id"]
-    result = await save_disposition(request, operator_id, call_id)
+    """Store the operator's disposition of their own call."""
+    account = await account_of(request)
+    call_id, kind = await _own_call(request, account)
+    form = await _disposition_form(request, call_id, kind)
+    paused = await ctx(request).operators.dispose(account, form)
+    body = {"call_id": call_id, "outcome": form.outcome, "campaign_paused": paused}
 
-    return web.json_response(result, status=201)
+    return web.json_response(body, status=201)
+
+
+async def _disposition_form(
+    request: web.Request, call_id: str, kind: str
+) -> DispositionForm:
+    body = await read_json(request, DISPOSITION_FIELDS)
+    outcome = text_field(body, "outcome", required=True, max_length=64)
+    assert outcome is not None
+    if outcome not in outcome_codes(kind):
+        raise ApiError(
+            422, "invalid_field", f"outcome {outcome!r} does not fit a {kind} call"
+        )
+    timezone = await ctx(request).pool.fetchval(
+        "SELECT c.timezone FROM call_attempts a JOIN campaigns c"
+        " ON c.id = a.campaign_id WHERE a.id = $1",
+        call_id,
+    )
+
+    return DispositionForm(
+        call_id=call_id,
+        outcome=outcome,
+        notes=text_field(body, "notes", max_length=4000) or "",
+        callback_at=datetime_field(body, "callback_at", timezone),
+        refusal=bool_field(body, "refusal"),
+        complaint=bool_field(body, "complaint"),
+        fraud_suspected=bool_field(body, "fraud_suspected"),
+        aml_suspected=bool_field(body, "aml_suspected"),
+    )

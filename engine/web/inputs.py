@@ -4,7 +4,9 @@ known fields, each of the right type. Anything else is a 4xx naming the field.
 """
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -68,3 +70,20 @@ def int_field(body: dict[str, Any], name: str) -> int | None:
         raise ApiError(422, "invalid_field", f"{name} must be a whole number")
 
     return value
+
+
+def datetime_field(body: dict[str, Any], name: str, timezone: str) -> datetime | None:
+    """An optional ISO date-time; one without an offset is read in ``timezone``."""
+    value = text_field(body, name, max_length=40)
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(
+            422, "invalid_field", f"{name} must be a date and time"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+
+    return when

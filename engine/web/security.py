@@ -20,6 +20,14 @@ from urllib.parse import urlsplit
 import structlog
 from aiohttp import web
 
+from engine.operators.exceptions import (
+    DispositionError,
+    OperatorError,
+    OperatorNotFoundError,
+    PasswordPolicyError,
+    PermissionDeniedError,
+    SessionStateError,
+)
 from engine.web.context import ctx, current_session
 from engine.web.exceptions import ApiError
 
@@ -84,6 +92,9 @@ async def error_middleware(
         return await handler(request)
     except ApiError as exc:
         return error_response(request, exc.status, exc.code, exc.message)
+    except OperatorError as exc:
+        status, code = _operator_error(exc)
+        return error_response(request, status, code, str(exc))
     except web.HTTPRequestEntityTooLarge:
         limit = ctx(request).settings.web_max_body_bytes
         message = f"request body larger than {limit} bytes"
@@ -93,6 +104,20 @@ async def error_middleware(
             raise
         code = _CODES.get(exc.status, "http_error")
         return error_response(request, exc.status, code, exc.reason.lower())
+
+
+def _operator_error(exc: OperatorError) -> tuple[int, str]:
+    """The HTTP status and code of a refusal from the operators service."""
+    if isinstance(exc, PermissionDeniedError):
+        return 403, "not_permitted"
+    if isinstance(exc, OperatorNotFoundError):
+        return 404, "not_found"
+    if isinstance(exc, SessionStateError):
+        return 409, "bad_state"
+    if isinstance(exc, DispositionError | PasswordPolicyError):
+        return 422, "invalid_input"
+
+    return 409, "refused"
 
 
 @web.middleware

@@ -7,7 +7,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
-from web_helpers import PASSWORD, add_account, csrf_of, login, page_csrf, web_client
+from web_helpers import (
+    PASSWORD,
+    add_account,
+    csrf_of,
+    fast_accounts,
+    login,
+    page_csrf,
+    web_client,
+)
 
 from engine.clock import FakeClock
 from engine.operators.accounts import AccountStore
@@ -20,7 +28,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def accounts(pool: asyncpg.Pool, clock: FakeClock) -> AccountStore:
-    return AccountStore(pool, clock, max_failures=3)
+    return fast_accounts(pool, clock, max_failures=3)
 
 
 @pytest.fixture
@@ -39,9 +47,9 @@ async def _audit_actions(pool: asyncpg.Pool, operator_id: str) -> list[str]:
 
 
 async def test_login_right_password_opens_desktop_with_session_cookie(
-    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
 
     page = await client.get("/login")
     token = csrf_of(await page.text())
@@ -65,9 +73,9 @@ async def test_login_right_password_opens_desktop_with_session_cookie(
 
 
 async def test_login_wrong_password_refused_without_session(
-    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
 
     status, text = await login(client, "op1", "wrong password here")
 
@@ -83,9 +91,9 @@ async def test_login_wrong_password_refused_without_session(
 
 
 async def test_login_repeated_failures_lock_account_with_message(
-    client: TestClient, accounts: AccountStore
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
 
     statuses = [(await login(client, "op1", "bad password 123"))[0] for _ in range(3)]
     status, text = await login(client, "op1", PASSWORD)
@@ -96,9 +104,9 @@ async def test_login_repeated_failures_lock_account_with_message(
 
 
 async def test_login_expired_password_allows_only_password_change(
-    client: TestClient, accounts: AccountStore, clock: FakeClock
+    client: TestClient, accounts: AccountStore, clock: FakeClock, pool: asyncpg.Pool
 ) -> None:
-    await add_account(accounts, "op1", expired=True)
+    await add_account(pool, clock, "op1", expired=True)
 
     page = await client.get("/login")
     token = csrf_of(await page.text())
@@ -119,9 +127,9 @@ async def test_login_expired_password_allows_only_password_change(
 
 
 async def test_password_change_expired_then_desktop_opens(
-    client: TestClient, accounts: AccountStore
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1", expired=True)
+    await add_account(pool, clock, "op1", expired=True)
     await login(client, "op1")
     token = await page_csrf(client, "/password")
     new = "a brand new secret"
@@ -165,9 +173,9 @@ async def test_password_change_expired_then_desktop_opens(
 
 
 async def test_login_without_csrf_token_refused(
-    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
     await client.get("/login")
 
     response = await client.post(
@@ -180,9 +188,9 @@ async def test_login_without_csrf_token_refused(
 
 
 async def test_login_from_other_origin_refused(
-    client: TestClient, accounts: AccountStore
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
     token = csrf_of(await (await client.get("/login")).text())
 
     response = await client.post(
@@ -209,25 +217,25 @@ async def test_login_missing_field_is_400(
 
 
 async def test_login_oversized_body_is_413(
-    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
     token = csrf_of(await (await client.get("/login")).text())
 
     response = await client.post(
         "/login",
-        data={"operator_id": "op1", "password": "x" * 10_000, "csrf_token": token},
+        data={"operator_id": "op1", "password": "x" * 20_000, "csrf_token": token},
     )
 
     assert response.status == 413
-    assert "request body larger than 4096 bytes" in await response.text()
+    assert "request body larger than 16384 bytes" in await response.text()
     assert await _audit_actions(pool, "op1") == []
 
 
 async def test_logout_ends_session_in_database(
-    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
     await login(client, "op1")
     token = await page_csrf(client)
 
@@ -258,9 +266,9 @@ async def test_pages_carry_security_headers(client: TestClient) -> None:
 
 
 async def test_board_as_operator_is_403(
-    client: TestClient, accounts: AccountStore
+    client: TestClient, accounts: AccountStore, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
-    await add_account(accounts, "op1")
+    await add_account(pool, clock, "op1")
     await login(client, "op1")
 
     response = await client.get("/api/board")
