@@ -132,6 +132,8 @@ class Call:
     handler_task: asyncio.Task[None] | None = None
     playbacks: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     originate_done: bool = False
+    # set by an answer handler that had to drop the customer (no operator free)
+    abandoned: bool = False
 
     @property
     def channel_id(self) -> str:
@@ -146,6 +148,8 @@ class Call:
     @property
     def outcome(self) -> Outcome:
         """The outcome from what is known now: dialstatus first, cause second."""
+        if self.abandoned:
+            return Outcome.ABANDONED
         return classify(self.dialstatus, self.cause, answered=self.is_answered)
 
     def transition(self, new: CallState) -> bool:

@@ -16,7 +16,7 @@ attempt ends as ``abandoned``.
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
@@ -61,37 +61,47 @@ class OperatorBridge:
         """Bridge the customer to an operator within the timeout, or abandon."""
         started = time.monotonic()
         deadline = started + self.answer_timeout_s
-        log_ = log.bind(call_id=call.id, campaign_id=call.campaign.id)
+        # Abandoned until an operator is on the line: a customer who hangs up
+        # while waiting is an abandoned call too.
+        _mark_abandoned(call, True)
         if call.bridge_id is None:
-            log_.warning("operator_bridge_skipped", reason="no_bridge")
+            log.warning("operator_bridge_skipped", call_id=call.id, reason="no_bridge")
             await self.abandon(call)
             return
         while not call.ended.is_set():
-            claim = await claim_operator(
-                self.pool,
-                campaign_id=call.campaign.id,
-                call_id=call.id,
-                ari_url=self.manager.ari_url,
-                now=self.clock.now(),
-            )
-            if claim is not None and await self._hand_over(call, claim, started):
+            # Shielded: the dialer cancels this task when the customer hangs
+            # up, and a claimed operator must not be left marked on_call.
+            if await asyncio.shield(self._try_once(call, started)):
                 await call.ended.wait()
                 return
             if time.monotonic() >= deadline:
                 break
             await asyncio.sleep(self.retry_interval_s)
         if not call.ended.is_set():
-            log_.info("operator_none_free", waited_ms=_ms_since(started))
+            log.info(
+                "operator_none_free", call_id=call.id, waited_ms=_ms_since(started)
+            )
             await self.abandon(call)
+
+    async def _try_once(self, call: "Call", started: float) -> bool:
+        claim = await claim_operator(
+            self.pool,
+            campaign_id=call.campaign.id,
+            call_id=call.id,
+            ari_url=self.manager.ari_url,
+            now=self.clock.now(),
+        )
+        if claim is None:
+            return False
+
+        return await self._hand_over(call, claim, started)
 
     async def _hand_over(self, call: "Call", claim: Claim, started: float) -> bool:
         wrap_up_s = campaign_operator_settings(call.campaign.settings).get("wrap_up_s")
         assert call.bridge_id is not None
-        if not await self.manager.connect_call(
-            claim, call.id, call.bridge_id, wrap_up_s
-        ):
-            return False
         wait_ms = _ms_since(started)
+        # The row goes in first, so that a hang-up racing the hand-over always
+        # finds it to close.
         await self.pool.execute(
             "INSERT INTO operator_calls (call_id, campaign_id, contact_id,"
             " operator_id, session_id, bridge_id, wait_ms, bridged_at)"
@@ -105,6 +115,15 @@ class OperatorBridge:
             wait_ms,
             self.clock.now(),
         )
+        connected = await self.manager.connect_call(
+            claim, call.id, call.bridge_id, wrap_up_s, call.campaign.id
+        )
+        if not connected:
+            await self.pool.execute(
+                "DELETE FROM operator_calls WHERE call_id = $1", call.id
+            )
+            return False
+        _mark_abandoned(call, False)
         log.info(
             "operator_bridged",
             call_id=call.id,
@@ -113,24 +132,34 @@ class OperatorBridge:
         )
         if call.ended.is_set():
             await self.manager.finish_call(call.id, "customer_hung_up")
+            await self.manager.close_operator_call(call.id)
 
         return True
 
     async def abandon(self, call: "Call") -> None:
         """Apologise, hang up, and have the attempt end as abandoned."""
-        _mark_abandoned(call)
+        _mark_abandoned(call, True)
+        media = self.apology_media
+        if self.callback_number.isdigit():
+            # the prompt names the institution; the number is read out after it
+            media = f"{media},digits:{self.callback_number}"
         try:
-            await call.play(self.apology_media, max_wait=30.0)
+            await call.play(media, max_wait=30.0)
             if not call.ended.is_set():
                 await call.hangup()
         except AriError as exc:
             log.info("apology_interrupted", call_id=call.id, error=str(exc))
-        log.info("call_abandoned", call_id=call.id, campaign_id=call.campaign.id)
+        log.info(
+            "call_abandoned",
+            call_id=call.id,
+            campaign_id=call.campaign.id,
+            institution=self.institution_name,
+        )
 
 
-def _mark_abandoned(call: Any) -> None:
-    """Tell the dialer the attempt's outcome is abandoned, not answered."""
-    call.abandoned = True
+def _mark_abandoned(call: "Call", abandoned: bool) -> None:
+    """Tell the dialer whether the attempt ends abandoned rather than answered."""
+    call.abandoned = abandoned
 
 
 def _ms_since(started: float) -> int:

@@ -13,6 +13,7 @@ never exceeds the campaign's own max_concurrent headroom.
 """
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -27,8 +28,10 @@ _IN_FLIGHT = """
 SELECT count(*) FILTER (WHERE oc.call_id IS NULL) AS waiting, count(*) AS open
 FROM call_attempts a
 LEFT JOIN operator_calls oc ON oc.call_id = a.id
-WHERE a.campaign_id = $1 AND a.state <> 'ended'
+WHERE a.campaign_id = $1 AND a.state <> 'ended' AND a.engine_id IS DISTINCT FROM $2
 """
+
+CampaignCount = Callable[[int], int]
 
 
 def campaign_operator_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +57,23 @@ class ProgressiveCapacity:
         self.pool = pool
         self.clock = clock
         self.ratio = ratio
+        self._engine_id: str | None = None
+        self._active: CampaignCount = lambda _: 0
+        self._bridged: CampaignCount = lambda _: 0
+
+    def bind_local(
+        self, engine_id: str, active: CampaignCount, bridged: CampaignCount
+    ) -> None:
+        """
+        Count this engine's calls from memory rather than from Postgres.
+
+        The dialer starts a call before its attempt row is committed, so rows
+        alone lag behind by the calls being placed right now; ``active`` (the
+        dialer's own count) and ``bridged`` (calls with an operator) do not.
+        """
+        self._engine_id = engine_id
+        self._active = active
+        self._bridged = bridged
 
     def ratio_for(self, campaign: "Campaign") -> float:
         """The campaign's calls per free operator (its own, else the default)."""
@@ -69,8 +89,10 @@ class ProgressiveCapacity:
         """How many new calls the campaign may start now (0 or more)."""
         async with self.pool.acquire() as conn:
             free = await count_free(conn, campaign_id=campaign.id, now=self.clock.now())
-            row = await conn.fetchrow(_IN_FLIGHT, campaign.id)
-        wanted = math.floor(free * self.ratio_for(campaign) + 1e-9) - row["waiting"]
-        headroom = campaign.max_concurrent - row["open"]
+            row = await conn.fetchrow(_IN_FLIGHT, campaign.id, self._engine_id)
+        active = self._active(campaign.id)
+        waiting = row["waiting"] + max(0, active - self._bridged(campaign.id))
+        wanted = math.floor(free * self.ratio_for(campaign) + 1e-9) - waiting
+        headroom = campaign.max_concurrent - row["open"] - active
 
         return max(0, min(wanted, headroom))

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from engine.ari import AriClient, AriError, AriNotFoundError, Event
+from engine.ari import AriClient, AriError, AriNotFoundError, AriSnapshot, Event
 from engine.clock import Clock
 from engine.db.audit import audit
 from engine.operators.routing import Claim
@@ -50,6 +50,7 @@ class ActiveCall:
     channel_id: str
     bridge_id: str
     wrap_up_s: float
+    campaign_id: int
 
 
 class SoftphoneManager:
@@ -81,6 +82,7 @@ class SoftphoneManager:
         self._pending: dict[str, int] = {}  # ringing softphone -> session id
         self._calls: dict[str, ActiveCall] = {}  # customer channel id -> call
         self._wake = asyncio.Event()
+        self._holding_ready = False
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -88,10 +90,9 @@ class SoftphoneManager:
     # lifecycle
 
     async def start(self) -> None:
-        """Create the holding bridge, subscribe to events and start polling."""
-        await self.client.create_bridge(
-            self.holding_bridge_id, type="holding", name="operators-holding"
-        )
+        """Subscribe to events, log out dead engines' operators, start polling."""
+        await self._sweep_dead_engines()
+        self._unsubscribe.append(self.client.on_reconnect(self.on_reconnect))
         for event_type, handler in (
             ("StasisStart", self.on_stasis_start),
             ("StasisEnd", self.on_stasis_end),
@@ -101,7 +102,7 @@ class SoftphoneManager:
         self._listener = await self.pool.acquire()
         await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
         self._task = asyncio.create_task(self._poll_loop(), name="operator-softphones")
-        log.info("softphone_manager_started", bridge_id=self.holding_bridge_id)
+        log.info("softphone_manager_started", engine_id=self.engine_id)
 
     async def stop(self) -> None:
         """Log out this engine's operators, drop their legs and the bridge."""
@@ -118,8 +119,9 @@ class SoftphoneManager:
             await self._hangup(channel_id)
         for remove in self._unsubscribe:
             remove()
-        with contextlib.suppress(AriError):
-            await self.client.destroy_bridge(self.holding_bridge_id)
+        if self._holding_ready:
+            with contextlib.suppress(AriError):
+                await self.client.destroy_bridge(self.holding_bridge_id)
         log.info("softphone_manager_stopped")
 
     def wake(self) -> None:
@@ -143,12 +145,48 @@ class SoftphoneManager:
 
     async def tick(self) -> None:
         """Dial new logins, end wrap-ups whose time is up, drop logged-out legs."""
+        if not self.client.connected.is_set():
+            return
+        if not self._holding_ready:
+            await self.client.create_bridge(
+                self.holding_bridge_id, type="holding", name="operators-holding"
+            )
+            self._holding_ready = True
         for session in await self.sessions.claim_connecting(
             self.engine_id, self.ari_url
         ):
             await self._dial(session)
         await self._finish_wrap_ups()
         await self._drop_logged_out()
+
+    async def on_reconnect(self, snapshot: AriSnapshot) -> None:
+        """After a reconnect: legs that vanished meanwhile end their sessions."""
+        live = snapshot.channel_ids
+        if snapshot.restarted or self.holding_bridge_id not in {
+            b.id for b in snapshot.bridges
+        }:
+            self._holding_ready = False
+        for channel_id, session_id in list(self._legs.items()):
+            if channel_id not in live:
+                self._legs.pop(channel_id, None)
+                await self.log_out(session_id, "softphone_lost")
+        for channel_id, session_id in list(self._pending.items()):
+            if channel_id not in live:
+                self._pending.pop(channel_id, None)
+                await self.log_out(session_id, "softphone_lost")
+        self.wake()
+
+    async def _sweep_dead_engines(self) -> None:
+        """Log out sessions held by engines that stopped heart-beating."""
+        rows = await self.pool.fetch(
+            "SELECT s.id FROM operator_sessions s WHERE s.state <> 'logged_out'"
+            " AND s.engine_id IS NOT NULL AND s.engine_id <> $1"
+            " AND NOT EXISTS (SELECT 1 FROM engines e WHERE e.id = s.engine_id"
+            "  AND e.heartbeat_at > now() - interval '5 minutes')",
+            self.engine_id,
+        )
+        for row in rows:
+            await self.log_out(row["id"], "engine_lost", actor="system")
 
     # login
 
@@ -240,7 +278,7 @@ class SoftphoneManager:
         if call is not None:
             self._calls.pop(call.call_id, None)
             log.warning("operator_dropped_mid_call", session_id=session_id)
-            await self._close_operator_call(call.call_id)
+            await self.close_operator_call(call.call_id)
             await self._hangup(call.call_id)
         await self.log_out(session_id, "softphone_dropped")
 
@@ -268,7 +306,12 @@ class SoftphoneManager:
     # calls
 
     async def connect_call(
-        self, claim: Claim, call_id: str, bridge_id: str, wrap_up_s: float | None
+        self,
+        claim: Claim,
+        call_id: str,
+        bridge_id: str,
+        wrap_up_s: float | None,
+        campaign_id: int,
     ) -> bool:
         """Move a claimed operator's leg into the customer's bridge."""
         active = ActiveCall(
@@ -278,6 +321,7 @@ class SoftphoneManager:
             channel_id=claim.channel_id,
             bridge_id=bridge_id,
             wrap_up_s=self.wrap_up_s if wrap_up_s is None else wrap_up_s,
+            campaign_id=campaign_id,
         )
         self._calls[call_id] = active
         try:
@@ -320,7 +364,7 @@ class SoftphoneManager:
         if call is None:
             return
         await self._park(call.channel_id, call.bridge_id)
-        await self._close_operator_call(call_id)
+        await self.close_operator_call(call_id)
         async with self.pool.acquire() as conn, conn.transaction():
             await transition(
                 conn,
@@ -349,11 +393,16 @@ class SoftphoneManager:
 
         return True
 
+    def bridged_count(self, campaign_id: int) -> int:
+        """Calls of a campaign with an operator on this engine now."""
+        return sum(1 for c in self._calls.values() if c.campaign_id == campaign_id)
+
     def active_call(self, call_id: str) -> ActiveCall | None:
         """The bridged call on this engine, if any."""
         return self._calls.get(call_id)
 
-    async def _close_operator_call(self, call_id: str) -> None:
+    async def close_operator_call(self, call_id: str) -> None:
+        """Stamp the end of the operator side of a call (idempotent)."""
         await self.pool.execute(
             "UPDATE operator_calls SET ended_at = $2 WHERE call_id = $1"
             " AND ended_at IS NULL",
