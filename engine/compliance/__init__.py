@@ -21,3 +21,8 @@ Seams other parts use:
   of ``outdial contacts why``.
 - ``engine.compliance.schedule.Schedule.next_opening(place, after, ring)``.
 """
+
+from engine.campaigns.importer import register_post_load
+from engine.compliance.hooks import mark_suppressed
+
+register_post_load(mark_suppressed)
