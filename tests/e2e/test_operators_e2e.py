@@ -245,3 +245,64 @@ async def assert_recorded(pool: asyncpg.Pool) -> None:
 
 async def _count(pool: asyncpg.Pool, sql: str, expected: int) -> bool:
     return await pool.fetchval(sql) == expected
+
+
+async def test_operators_abandon_listen_in_complaints_and_drop(
+    sim: Simulator, op_settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """One operator, three customers at once: two abandoned; then supervision."""
+    sim.sounds["outdial-apology"] = 4.0
+    sim.parties.set("861370000*", Behaviour.answer(after=1.0, hangup_after=400.0))
+    phones = [f"+86137000000{i}" for i in range(3)]
+    campaign_id = await make_campaign(
+        pool,
+        phones,
+        settings={"operators": {"ratio": 3, "complaints": {"max": 1, "window_min": 5}}},
+    )
+    settings = op_settings.model_copy(update={"operator_answer_timeout_s": 0.3})
+
+    async with running_stack(settings, pool) as stack:
+        operator = await log_in(stack, sim, "solo", "6101")
+        director = await log_in(stack, sim, "chief", "7101", role="director")
+        dialling = asyncio.create_task(run_until_idle(stack))
+        await eventually(lambda: _count(pool, _ABANDONED, 2))
+        call = await stack.service.current_call(operator)
+        assert call is not None
+
+        listen = await stack.service.supervise(director, call.call_id, "listen")
+        board = await stack.service.board(director)
+        await stack.service.end_supervision(director, listen.id)
+        reason = await stack.service.dispose(
+            operator, DispositionForm(call.call_id, "complaint", notes="rude")
+        )
+        sim.softphones.hangup("6101")
+        await dialling
+
+    assert reason is not None
+    state = await pool.fetchrow("SELECT state, state_reason FROM campaigns")
+    assert state["state"] == "paused"
+    assert "complaints" in state["state_reason"]
+    outcomes = await pool.fetch(
+        "SELECT outcome, count(*) FROM call_attempts GROUP BY 1"
+    )
+    assert {r["outcome"]: r["count"] for r in outcomes} == {
+        "abandoned": 2,
+        "answered": 1,
+    }
+    assert [c.abandoned for c in board.campaigns] == [2]
+    assert [o.state for o in board.operators] == ["on_call"]
+    sup = await pool.fetchrow("SELECT * FROM supervision_sessions")
+    assert (sup["supervisor_id"], sup["call_id"], sup["mode"]) == (
+        "chief",
+        call.call_id,
+        "listen",
+    )
+    assert sup["ended_at"] is not None
+    session = await pool.fetchrow("SELECT state, end_reason FROM operator_sessions")
+    assert dict(session) == {"state": "logged_out", "end_reason": "softphone_dropped"}
+    director_legs = [o for o in sim.originations if o.endpoint == "PJSIP/7101"]
+    assert len(director_legs) == 1
+    assert campaign_id
+
+
+_ABANDONED = "SELECT count(*) FROM call_attempts WHERE outcome = 'abandoned'"
