@@ -45,9 +45,8 @@ class Settings(BaseSettings):
     engine_id: str = Field(default_factory=_default_engine_id)
     lease_seconds: int = Field(default=90, ge=10)
     recordings_dir: Path = Path("recordings")
-    max_calls: int = Field(default=200, ge=1)
-    answer_media: str = "sound:hello-world"
-    drain_seconds: float = Field(default=60.0, ge=0)
+    # Original contact files as received (encrypted or not), kept as evidence
+    import_archive_dir: Path = Path("imports")
     max_calls: int = Field(default=200, ge=1)
     answer_media: str = "sound:hello-world"
     drain_seconds: float = Field(default=60.0, ge=0)
