@@ -51,9 +51,10 @@ Bridges work the same way: pass your own ``bridge_id`` to ``create_bridge``.
 
 Reconnects. The WebSocket reconnects forever with capped, fully jittered
 exponential backoff (``ari_reconnect_scheduled``). After every connect the
-client reads ``GET /channels``, ``/bridges`` and ``/asterisk/ping`` and calls
-the ``on_reconnect`` handlers with an ``AriSnapshot`` (``channels``,
-``bridges``, ``asterisk_id``, ``restarted``, ``reconnect``); events received
+client reads ``GET /channels``, ``/bridges`` and ``/asterisk/info`` and
+calls the ``on_reconnect`` handlers with an ``AriSnapshot`` (``channels``,
+``bridges``, ``asterisk_id``, ``startup_time``, ``restarted`` (a changed
+startup time or entity id), ``reconnect``); events received
 meanwhile are delivered after it. A call the dialer knows whose channel is
 not in the snapshot ended while the socket was down (``restarted`` = True:
 Asterisk restarted, every call is gone). ``ApplicationReplaced`` stops the

@@ -6,7 +6,7 @@ one ARI application, behind one object.
 import asyncio
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import structlog
 from pydantic import SecretStr
@@ -14,7 +14,12 @@ from pydantic import SecretStr
 from engine.ari.backoff import Backoff
 from engine.ari.dispatch import Dispatcher, EventHandler
 from engine.ari.events import EventStream, Sleep
-from engine.ari.models import AriSnapshot, bridges_from_json, channels_from_json
+from engine.ari.models import (
+    AriSnapshot,
+    bridges_from_json,
+    channels_from_json,
+    parse_time,
+)
 from engine.ari.operations import AriOperations
 from engine.ari.rest import AriRest, basic_auth_header
 from engine.settings import Settings
@@ -75,7 +80,7 @@ class AriClient(AriOperations):
             reconnect_after_replaced=reconnect_after_replaced,
         )
         self._snapshot_handlers: list[SnapshotHandler] = []
-        self._asterisk_id: str | None = None
+        self._identity: tuple[str, str] | None = None
         self._snapshots = 0
 
     @classmethod
@@ -145,21 +150,23 @@ class AriClient(AriOperations):
 
     async def resync(self) -> AriSnapshot:
         """Read live channels and bridges and hand them to ``on_reconnect``."""
-        channels, bridges, pong = await asyncio.gather(
+        channels, bridges, info = await asyncio.gather(
             self.rest.request("GET", "/channels"),
             self.rest.request("GET", "/bridges"),
-            self.ping(),
+            self.rest.request(
+                "GET", "/asterisk/info", params={"only": "system,status"}
+            ),
         )
-        asterisk_id = str(pong.get("asterisk_id", ""))
+        identity = _identity(info)
         snapshot = AriSnapshot(
             channels=channels_from_json(channels or []),
             bridges=bridges_from_json(bridges or []),
-            asterisk_id=asterisk_id,
-            restarted=self._asterisk_id is not None
-            and asterisk_id != self._asterisk_id,
+            asterisk_id=identity[0],
+            startup_time=parse_time(identity[1]),
+            restarted=self._identity is not None and identity != self._identity,
             reconnect=self._snapshots > 0,
         )
-        self._asterisk_id = asterisk_id
+        self._identity = identity
         self._snapshots += 1
         log.info(
             "ari_resynced",
@@ -183,3 +190,12 @@ class AriClient(AriOperations):
                     "ari_reconnect_handler_failed",
                     handler=getattr(handler, "__qualname__", repr(handler)),
                 )
+
+
+def _identity(info: Any) -> tuple[str, str]:
+    # Asterisk's entity id is usually derived from a MAC address and survives
+    # a restart; the startup time does not. Together they tell a restart.
+    info = info if isinstance(info, dict) else {}
+    system, status = info.get("system") or {}, info.get("status") or {}
+
+    return str(system.get("entity_id", "")), str(status.get("startup_time", ""))

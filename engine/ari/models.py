@@ -375,15 +375,17 @@ class AriSnapshot:
     What Asterisk holds right after a (re)connect of the events WebSocket.
 
     ``channels`` and ``bridges`` are every live channel and bridge on the
-    server (not only this app's). ``restarted`` is True when ``asterisk_id``
-    differs from the one seen at the previous connect: Asterisk was restarted
-    (or replaced) and every call from before is gone. ``reconnect`` is False
-    for the first connect of this client.
+    server (not only this app's). ``restarted`` is True when Asterisk's
+    ``startup_time`` or entity id (``asterisk_id``) differs from the previous
+    connect's: Asterisk was restarted (or replaced) and every call from
+    before is gone. ``reconnect`` is False for the first connect of this
+    client.
     """
 
     channels: tuple[Channel, ...]
     bridges: tuple[Bridge, ...]
     asterisk_id: str
+    startup_time: datetime
     restarted: bool
     reconnect: bool
 

@@ -164,6 +164,7 @@ def test_snapshot_channel_lookup_by_id():
         channels=(Channel(id="a"), Channel(id="b")),
         bridges=(),
         asterisk_id="x",
+        startup_time=datetime(2026, 12, 3, tzinfo=UTC),
         restarted=False,
         reconnect=True,
     )
