@@ -158,7 +158,7 @@ class CampaignReport:
 
 
 async def load_campaign(
-    conn: asyncpg.Connection, campaign: str | int
+    conn: asyncpg.Connection | asyncpg.Pool, campaign: str | int
 ) -> asyncpg.Record:
     """The campaign named (or numbered) ``campaign``, or an error."""
     if isinstance(campaign, int) or str(campaign).isdigit():
