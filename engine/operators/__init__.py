@@ -6,8 +6,7 @@ Seams (what other parts use)::
     # the web app and tests: one checked API, acting Account first
     from engine.operators.service import OperatorService
     service = OperatorService(pool, clock, AccountStore(pool, clock),
-                              manager=manager, supervisor=supervisor)  # last two
-                                                # only in the engine process
+                              manager=manager)  # manager: engine process only
     account = await service.authenticate(operator_id, password)
         # AuthenticationError / AccountLockedError / PasswordExpiredError
     await service.change_password(operator_id, old, new)    # PasswordPolicyError
@@ -24,7 +23,8 @@ Seams (what other parts use)::
     await service.calls(account, operator_id=None) / service.stats(account, ...)
     await service.board(account) -> Board            # directors and admins
     await service.escalations(account); await service.acknowledge(account, id)
-    await service.supervise(account, call_id, "listen"|"whisper"|"barge")
+    await service.supervise(account, call_id, "listen"|"whisper"|"barge") -> id
+        # any process; the engine carrying the call dials the director
     await service.end_supervision(account, supervision_id)
     dispositions.outcome_codes(kind) -> tuple[str, ...]
     # errors: engine.operators.exceptions (PermissionDeniedError for another

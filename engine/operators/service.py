@@ -6,11 +6,12 @@ checks what it may do here, in the service, so that no page can forget:
 operators see and change only their own session, calls and statistics;
 directors and admins see everything, read the board, and supervise.
 
-Logins work across processes: ``start_session`` writes a 'connecting' session
-and NOTIFYs, and whichever engine runs a ``SoftphoneManager`` calls the
-softphone. Hanging up a customer and supervision need the engine's ARI
-connection, so they work where the service was built with a manager and a
-supervisor (the engine process); elsewhere they raise a clear error.
+Logins and supervision work across processes: ``start_session`` and
+``supervise`` write their rows and NOTIFY, and the engine holding the
+softphones (a ``SoftphoneManager``, with a ``Supervisor``) acts on them.
+Hanging up a customer needs that engine's ARI connection, so it works where
+the service was built with the manager (the engine process); elsewhere it
+raises a clear error.
 """
 
 from dataclasses import dataclass
@@ -22,8 +23,8 @@ import asyncpg
 from engine.clock import Clock
 from engine.db.audit import audit
 from engine.logging import mask_name, mask_phone
-from engine.operators import complaints, dispositions
-from engine.operators.accounts import Account, AccountStore
+from engine.operators import complaints, dispositions, supervision
+from engine.operators.accounts import Account, AccountStore, Role
 from engine.operators.board import Board, read_board
 from engine.operators.dispositions import DispositionForm, check_access, load_call
 from engine.operators.exceptions import (
@@ -39,7 +40,7 @@ from engine.operators.sessions import (
     transition,
 )
 from engine.operators.softphones import SoftphoneManager
-from engine.operators.supervision import Mode, Supervision, Supervisor
+from engine.operators.supervision import Mode
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,12 @@ class OperatorService:
         accounts: AccountStore,
         *,
         manager: SoftphoneManager | None = None,
-        supervisor: Supervisor | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
         self.accounts = accounts
         self.sessions = SessionRepository(pool)
         self.manager = manager
-        self.supervisor = supervisor
 
     # accounts
 
@@ -337,22 +336,37 @@ class OperatorService:
                 conn, actor.id, "escalation_acknowledged", "escalation", escalation_id
             )
 
-    async def supervise(
-        self, actor: Account, call_id: str, mode: Mode | str
-    ) -> Supervision:
-        """Listen in, whisper or barge (engine process only)."""
-        self._director(actor, f"{mode} on calls")
-        if self.supervisor is None:
-            raise OperatorError("supervision needs the engine process")
+    async def supervise(self, actor: Account, call_id: str, mode: Mode | str) -> int:
+        """
+        Listen in, whisper or barge; returns the supervision session id.
 
-        return await self.supervisor.start(actor, call_id, mode)
+        The engine carrying the call dials the director's softphone; the
+        session row (``supervision_sessions``) shows when it joined.
+        """
+        sup_id = await supervision.request(
+            self.pool, self.clock.now(), actor, call_id, mode
+        )
+        if self.manager is not None:
+            self.manager.wake()
+
+        return sup_id
 
     async def end_supervision(self, actor: Account, supervision_id: int) -> None:
-        """Leave a supervised call."""
+        """Leave a supervised call (the engine hangs up the director's leg)."""
         self._director(actor, "end supervision")
-        if self.supervisor is None:
-            raise OperatorError("supervision needs the engine process")
-        await self.supervisor.stop(supervision_id, "supervisor_left")
+        owner = await self.pool.fetchval(
+            "SELECT supervisor_id FROM supervision_sessions WHERE id = $1",
+            supervision_id,
+        )
+        if owner is None:
+            raise OperatorError(f"no supervision session {supervision_id}")
+        if owner != actor.id and actor.role is not Role.ADMIN:
+            raise PermissionDeniedError(actor.id, f"end supervision {supervision_id}")
+        await supervision.end(
+            self.pool, self.clock.now(), supervision_id, "supervisor_left", actor.id
+        )
+        if self.manager is not None:
+            self.manager.wake()
 
     def _director(self, actor: Account, what: str) -> None:
         if not actor.supervises:

@@ -18,7 +18,7 @@ tick; routing already treats them as ready, the flip is for the board.
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,8 @@ class SoftphoneManager:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        # more work for each tick (supervision requests), run after the logins
+        self.extra_ticks: list[Callable[[], Awaitable[None]]] = []
 
     # lifecycle
 
@@ -158,6 +160,8 @@ class SoftphoneManager:
             await self._dial(session)
         await self._finish_wrap_ups()
         await self._drop_logged_out()
+        for extra in self.extra_ticks:
+            await extra()
 
     async def on_reconnect(self, snapshot: AriSnapshot) -> None:
         """After a reconnect: legs that vanished meanwhile end their sessions."""

@@ -91,12 +91,13 @@ class Operators:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator["Operators"]:
         """Keep softphone sessions served while the block runs."""
+        self.manager.extra_ticks.append(self.supervisor.tick)
         await self.manager.start()
         try:
             yield self
         finally:
+            await self.supervisor.close()
             await self.manager.stop()
-            self.supervisor.close()
 
 
 def build_operators(
@@ -139,7 +140,5 @@ def build_operators(
             callback_number=settings.callback_number,
         ),
         pacing=ProgressiveCapacity(pool, clock, ratio=settings.operator_ratio),
-        service=OperatorService(
-            pool, clock, accounts, manager=manager, supervisor=supervisor
-        ),
+        service=OperatorService(pool, clock, accounts, manager=manager),
     )

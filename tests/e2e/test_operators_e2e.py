@@ -269,9 +269,15 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
         call = await stack.service.current_call(operator)
         assert call is not None
 
-        listen = await stack.service.supervise(director, call.call_id, "listen")
+        listen_id = await stack.service.supervise(director, call.call_id, "listen")
+        await eventually(lambda: _count(pool, _JOINED, 1))
         board = await stack.service.board(director)
-        await stack.service.end_supervision(director, listen.id)
+        await stack.service.end_supervision(director, listen_id)
+
+        async def director_hung_up() -> bool:
+            return f"sup-{listen_id}" not in sim.channels
+
+        await eventually(director_hung_up)
         reason = await stack.service.dispose(
             operator, DispositionForm(call.call_id, "complaint", notes="rude")
         )
@@ -306,3 +312,6 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
 
 
 _ABANDONED = "SELECT count(*) FROM call_attempts WHERE outcome = 'abandoned'"
+_JOINED = (
+    "SELECT count(*) FROM supervision_sessions WHERE supervisor_channel_id IS NOT NULL"
+)
