@@ -10,7 +10,7 @@ Public API::
     client.on("*", handler)                  # every event, unknown types too
     client.on_reconnect(handler)             # async handler(snapshot: AriSnapshot)
     await client.connect()                   # starts the WebSocket task
-    await client.connected.wait()            # set while the WebSocket is up
+    await client.connected.wait()            # socket up and re-synced
     ...
     await client.close()                     # or: async with AriClient(...) as c
 

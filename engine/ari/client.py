@@ -96,7 +96,7 @@ class AriClient(AriOperations):
 
     @property
     def connected(self) -> asyncio.Event:
-        """Set while the events WebSocket is up."""
+        """Set while the events WebSocket is up and its re-sync is done."""
         return self.stream.connected
 
     @property

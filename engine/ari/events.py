@@ -11,8 +11,9 @@ Design of the loop (one task per client):
 2. Once up, run the re-sync (``on_connect``: the client reads channels and
    bridges and hands a snapshot to its ``on_reconnect`` handlers). Events
    that arrive meanwhile are held and delivered right after the snapshot, so
-   a handler never sees an event and then a snapshot older than it. A failed
-   re-sync closes the socket: the next connect tries again.
+   a handler never sees an event and then a snapshot older than it. Only
+   then is ``connected`` set. A failed re-sync closes the socket: the next
+   connect tries again.
 3. Read text frames; each parsed ``Event`` goes to ``on_event``. aiohttp's
    heartbeat pings the server and ends the loop if the pongs stop.
 4. When the socket ends (dropped, closed cleanly, heartbeat lost) or a connect
@@ -137,7 +138,6 @@ class EventStream:
         started = loop.time()
         self._ws = ws
         self.connections += 1
-        self.connected.set()
         log.info("ari_ws_connected", ari_app=self.app, url=str(self.url))
         resync = asyncio.create_task(self._resync(ws), name="ari-resync")
         try:
@@ -215,6 +215,8 @@ class EventStream:
         self._held = []
         try:
             await self._on_connect()
+            # Ready only once in sync: events are no longer held from here.
+            self.connected.set()
         except AriError as exc:
             log.warning("ari_resync_failed", ari_app=self.app, error=_describe(exc))
             await ws.close()

@@ -9,13 +9,14 @@ import wave
 from collections.abc import AsyncIterator
 
 import pytest
-from ari_helpers import EventRecorder
+from ari_helpers import EventRecorder, SlowRestProxy
 
 from engine.ari import (
     AriClient,
     AriNotFoundError,
     AriRequestError,
     Backoff,
+    Event,
 )
 from engine.sim import Behaviour, Simulator
 
@@ -91,29 +92,57 @@ async def test_client_originate_answered_events_in_asterisk_order(
     assert sim.originations[-1].channel_id == "call-1"
 
 
-async def test_client_events_before_originate_response_are_handled(
-    sim, client, recorder
-):
-    """The dialer's pattern: state registered under the chosen id beforehand."""
+async def _originate_tracking_order(ari: AriClient, channel_id: str) -> list[str]:
+    """
+    The dialer's pattern: state registered under the chosen channel id before
+    the request, handlers look it up by ``event.channel_id`` whatever the order.
+    Returns what the StasisStart handler saw: "before" or "after" the answer.
+    """
+    calls: dict[str, str] = {channel_id: "dialling"}
+    seen: list[str] = []
+    returned = asyncio.Event()
+    started = asyncio.Event()
+
+    async def on_start(event: Event) -> None:
+        if event.channel_id in calls:
+            seen.append("after" if returned.is_set() else "before")
+            calls[event.channel_id] = "answered"
+            started.set()
+
+    remove = ari.on("StasisStart", on_start)
+    await ari.originate(ENDPOINT, channel_id=channel_id, timeout=60)
+    returned.set()
+    async with asyncio.timeout(10):
+        await started.wait()
+    remove()
+    assert calls == {channel_id: "answered"}
+
+    return seen
+
+
+async def test_client_events_before_originate_response_are_handled(sim):
     sim.parties.set(CUSTOMER, Behaviour.answer(after=0.5))
-    sim.faults.delay_rest("POST /channels", 1.0)
-    calls: dict[str, str] = {"early-1": "dialling"}
-    returned = False
-    seen_before_return: list[str] = []
+    proxy = SlowRestProxy(sim.url, delay=0.5)
+    ari = AriClient(await proxy.start(), "outdial", "outdial", "outdial")
+    try:
+        await ari.connect()
+        async with asyncio.timeout(10):
+            await ari.connected.wait()
 
-    async def on_start(event):
-        if not returned:
-            seen_before_return.append(event.type)
-        calls[event.channel_id] = "answered"
+        seen = await _originate_tracking_order(ari, "early-1")
+    finally:
+        await ari.close()
+        await proxy.stop()
 
-    client.on("StasisStart", on_start)
-    await client.originate(ENDPOINT, channel_id="early-1")
-    returned = True
-    await recorder.wait_for("StasisStart", "early-1")
-    await client.join()
+    assert seen == ["before"]
 
-    assert seen_before_return == ["StasisStart"]
-    assert calls == {"early-1": "answered"}
+
+async def test_client_events_after_originate_response_are_handled(sim, client):
+    sim.parties.set(CUSTOMER, Behaviour.answer(after=20.0))
+
+    seen = await _originate_tracking_order(client, "late-1")
+
+    assert seen == ["after"]
 
 
 async def test_client_busy_has_no_stasis_start(sim, client, recorder):
