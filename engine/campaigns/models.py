@@ -125,7 +125,7 @@ def _check_spec(spec: CampaignSpec) -> None:
         raise InvalidCampaignError("campaign name must be 1 to 200 characters")
     if not _CALLER_ID_RE.match(spec.caller_id):
         raise InvalidCampaignError(
-            f"caller id {spec.caller_id!r} is not a number (digits, optional +)"
+            f"caller id {spec.caller_id!r} is not a number (3 to 20 digits, optional +)"
         )
     if not 1 <= spec.max_concurrent <= 10000:
         raise InvalidCampaignError("max concurrent calls must be 1 to 10000")

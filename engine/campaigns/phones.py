@@ -51,6 +51,7 @@ class _FastShape:
     """What the fast path needs to know about one region."""
 
     prefixes: tuple[str, ...]  # written before the national number: +86, 0086
+    idd: re.Pattern[str] | None  # the region's international dialling prefix
     country_code: str
     national_prefix: re.Pattern[str] | None  # what parsing would strip first
     mobile: re.Pattern[str]
@@ -67,12 +68,11 @@ def _fast_shape(region: str) -> _FastShape | None:
     ):
         return None
     cc = str(meta.country_code)
-    prefixes = [f"+{cc}"]
-    if meta.international_prefix and re.fullmatch(meta.international_prefix, "00"):
-        prefixes.append(f"00{cc}")
+    idd = re.compile(meta.international_prefix) if meta.international_prefix else None
 
     return _FastShape(
-        prefixes=tuple(prefixes),
+        prefixes=(f"+{cc}", f"00{cc}"),
+        idd=idd,
         country_code=cc,
         national_prefix=_national_prefix(meta),
         mobile=_pattern(
@@ -104,6 +104,8 @@ def _fast(cleaned: str, shape: _FastShape) -> str | None:
     national = cleaned
     for prefix in shape.prefixes:
         if cleaned.startswith(prefix):
+            if prefix[0] == "0" and not _idd_is_00(cleaned, shape.idd):
+                return None
             national = cleaned[len(prefix) :]
             break
     if not (national.isascii() and national.isdigit()):
@@ -114,6 +116,12 @@ def _fast(cleaned: str, shape: _FastShape) -> str | None:
         return f"+{shape.country_code}{national}"
 
     return None
+
+
+def _idd_is_00(cleaned: str, idd: re.Pattern[str] | None) -> bool:
+    """True if the region's dialling prefix, read as phonenumbers does, is "00"."""
+    match = idd.match(cleaned) if idd is not None else None
+    return match is not None and match.end() == 2
 
 
 def normalise(raw: str, region: str = "CN") -> str:

@@ -161,18 +161,8 @@ def list_() -> None:
     """List every campaign."""
     campaigns = with_pool(repository.list_campaigns)
     table = Table(title="campaigns")
-    for column in (
-        "id",
-        "name",
-        "kind",
-        "state",
-        "caller id",
-        "max calls",
-        "cps",
-        "created by",
-        "created",
-    ):
-        table.add_column(column)
+    for column in ("id", "name", "kind", "state", "caller id", "calls", "cps"):
+        table.add_column(column, no_wrap=column == "name")
     for c in campaigns:
         table.add_row(
             str(c.id),
@@ -182,8 +172,6 @@ def list_() -> None:
             c.caller_id,
             str(c.max_concurrent),
             _fmt_cps(c.calls_per_second),
-            c.created_by,
-            f"{c.created_at:%Y-%m-%d %H:%M}",
         )
     Console().print(table if campaigns else "no campaigns yet")
 
