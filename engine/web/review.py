@@ -123,6 +123,9 @@ async def review_call(request: web.Request) -> web.StreamResponse:
     form = (
         await active_form(pool, row["campaign_id"]) if who.role in REVIEWERS else None
     )
+    await audit_read(
+        pool, who, "call_viewed", "call", row["attempt_id"], recording=row["id"]
+    )
 
     return render(
         request,
