@@ -1,14 +1,32 @@
 """
-Statistics, exports, recording checks and quality review.
+Statistics, exports, recording checks, quality review and effect tracking.
 
-Seams other parts use:
+Modules::
 
-- ``stats.campaign_report(conn, campaign, grouping, as_of=..., scope=...)``
-  returns a ``CampaignReport`` whose rows are ``GroupStats`` (figures defined
-  in the ``stats`` module docstring).
-- ``access.viewer(conn, actor)`` -> ``Viewer`` (role, team, scope);
-  ``access.audit_read(...)`` records a read of customer data.
-- ``export.write_export(...)`` writes CSV, XLSX or HTML, masked unless the
-  viewer is a director who gives a reason (audited); ``crypto`` wraps files
-  in AES-256 zips and opens AES-GCM or zip contact files.
+    stats.py      campaign_report(conn, campaign, grouping, as_of=, scope=)
+                  -> CampaignReport of GroupStats; every figure defined in
+                  its docstring; reads the report_hourly counters (0005)
+    table.py      the one column layout of figures; tables.py rich tables
+    calls.py      the call list (customer data) and mask_calls()
+    masking.py    phone / name / ID and card number masking
+    formula.py    neutralise(): CSV/XLSX formula-injection defence
+    export.py     build_export(conn, viewer, ExportRequest, as_of) -> CSV,
+                  XLSX or HTML bytes (masked unless a director gives a
+                  reason; audited); save_export() optionally as AES-256 zip
+    charts.py     inline SVG charts for the HTML report
+    crypto.py     AES-256 zips (pyzipper) and AES-GCM envelopes
+    intake.py     import_protected(): archive a received contact file, decrypt
+                  it, hand the CSV to engine.campaigns.importer
+    access.py     viewer(conn, actor) -> Viewer (role, team, scope);
+                  audit_read(); require_unmasked()
+    playback.py   open_for_playback(): rights + one audit row per playback
+    quality.py    evaluation forms, score_call(), operator_quality()
+    effects.py    import_effects(), effect_summary()
+    verify.py     verify_archive(): re-hash every archived recording
+    retention.py  set_policy(), apply_retention(): per kind of call, audited
+    auditlog.py   query_audit(AuditQuery)
+
+Commands: ``outdial report``, ``outdial recordings verify|retention``,
+``outdial audit``, ``outdial intake``, ``outdial secure-file``,
+``outdial effects``, ``outdial quality``. Web: ``engine/web/review.py``.
 """
