@@ -147,3 +147,47 @@ def test_audit_command_lists_exports_by_actor(
     assert result.exit_code == 0, result.output
     assert '"action": "report_exported"' in result.output
     assert '"object_id": "1"' in result.output
+
+
+def test_quality_form_and_report_commands(runner: CliRunner) -> None:
+    made = runner.invoke(
+        cli,
+        [
+            "quality",
+            "form",
+            "Cards",
+            "--name",
+            "QA",
+            "--pass-mark",
+            "70",
+            "--criterion",
+            "greeting:1:5",
+            "--criterion",
+            "resolution:2",
+            "--actor",
+            "dora",
+        ],
+    )
+    refused = runner.invoke(
+        cli,
+        [
+            "quality",
+            "form",
+            "Cards",
+            "--name",
+            "Mine",
+            "--pass-mark",
+            "70",
+            "--criterion",
+            "x:1",
+            "--actor",
+            "alice",
+        ],
+    )
+    shown = runner.invoke(cli, ["quality", "report", "Cards", "--actor", "alice"])
+
+    assert made.exit_code == 0, made.output
+    assert "2 criteria, pass mark 70" in made.output
+    assert refused.exit_code != 0
+    assert "alice may not create evaluation forms" in refused.output
+    assert shown.exit_code == 0, shown.output
