@@ -13,6 +13,7 @@ from engine.cli.common import database, run, setup
 from engine.clock import SystemClock
 from engine.db.dsn import resolve_dsn
 from engine.dialer.engine import build_engine
+from engine.operators.wiring import build_operators
 from engine.settings import Settings
 
 
@@ -29,7 +30,11 @@ async def serve(settings: Settings, *, until_idle: bool = False) -> None:
         ari = AriClient.from_settings(settings)
         try:
             engine = build_engine(settings, pool, ari, SystemClock(), dsn=dsn)
-            await engine.run(stop, until_idle=until_idle)
+            # Campaigns with settings.operators get operators; others the defaults.
+            operators = build_operators(settings, pool, ari, SystemClock())
+            operators.attach(engine)
+            async with operators.running():
+                await engine.run(stop, until_idle=until_idle)
         finally:
             await ari.close()
 
