@@ -6,11 +6,15 @@ mounts every module named in ``ROUTE_MODULES``. A new page (the recordings
 review, say) is one module with a route table and one line in that tuple.
 """
 
+import asyncio
+import contextlib
 import importlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
+import structlog
 from aiohttp import web
 
 from engine.clock import Clock, SystemClock
@@ -23,6 +27,9 @@ from engine.web.render import template_environment
 from engine.web.security import csrf_middleware, error_middleware, security_headers
 from engine.web.sessions import SessionStore
 
+log = structlog.get_logger(__name__)
+
+PURGE_EVERY_S = 300
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ROUTE_MODULES = (
     "engine.web.auth",
@@ -47,7 +54,14 @@ def create_app(
     softphone legs.
     """
     clock = clock or SystemClock()
-    operators = operators or OperatorService(pool, clock, AccountStore(pool, clock))
+    if operators is None:
+        accounts = AccountStore(
+            pool,
+            clock,
+            password_max_age_days=settings.password_max_age_days,
+            max_failures=settings.login_max_failures,
+        )
+        operators = OperatorService(pool, clock, accounts)
     app = web.Application(
         client_max_size=settings.web_max_body_bytes,
         middlewares=[error_middleware, session_middleware, csrf_middleware],
@@ -69,8 +83,31 @@ def create_app(
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     app.router.add_get("/healthz", _healthz)
     app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_purge_sessions)
 
     return app
+
+
+async def _purge_sessions(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired sessions every few minutes while the app runs."""
+    sessions = app[CONTEXT].sessions
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(PURGE_EVERY_S)
+            try:
+                purged = await sessions.purge()
+            except (OSError, asyncpg.PostgresError):
+                log.warning("web_session_purge_failed")
+                continue
+            if purged:
+                log.info("web_sessions_purged", count=purged)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -155,7 +155,9 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers["Content-Security-Policy"] = CSP
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    # Not "no-referrer": with it a browser sends "Origin: null" on form posts,
+    # and the origin check above needs the real one. Other sites get nothing.
+    headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.path.startswith("/static/"):

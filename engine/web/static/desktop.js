@@ -77,7 +77,8 @@
     $("cust-phone").textContent = call.customer.phone;
     $("call-campaign").textContent = call.campaign.name;
     $("call-status").textContent = call.disposition
-      ? "disposed: " + call.disposition : "since " + new Date(call.bridged_at).toLocaleTimeString();
+      ? "disposed: " + outcomeLabel(call, call.disposition)
+      : "since " + new Date(call.bridged_at).toLocaleTimeString();
     $("identity-box").dataset.verified = String(call.identity_verified);
     $("btn-verified").hidden = call.identity_verified;
     $("identity-note").textContent = call.identity_verified
@@ -112,6 +113,11 @@
     const options = [new Option("— choose —", "")].concat(
       call.outcomes.map((o) => new Option(o.label, o.code)));
     $("dispo-outcome").replaceChildren(...options);
+  }
+
+  function outcomeLabel(call, code) {
+    const found = call.outcomes.find((o) => o.code === code);
+    return found ? found.label : code;
   }
 
   async function poll() {
