@@ -156,7 +156,7 @@ class EventStream:
         log.info(
             "ari_ws_disconnected",
             ari_app=self.app,
-            code=ws.close_code,
+            code=None if ws.close_code is None else int(ws.close_code),
             lived_s=round(lived, 3),
             error=_describe(ws.exception()),
         )

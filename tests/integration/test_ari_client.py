@@ -110,7 +110,7 @@ async def _originate_tracking_order(ari: AriClient, channel_id: str) -> list[str
             started.set()
 
     remove = ari.on("StasisStart", on_start)
-    await ari.originate(ENDPOINT, channel_id=channel_id, timeout=60)
+    await ari.originate(ENDPOINT, channel_id=channel_id, timeout=600)
     returned.set()
     async with asyncio.timeout(10):
         await started.wait()
@@ -122,7 +122,7 @@ async def _originate_tracking_order(ari: AriClient, channel_id: str) -> list[str
 
 async def test_client_events_before_originate_response_are_handled(sim):
     sim.parties.set(CUSTOMER, Behaviour.answer(after=0.5))
-    proxy = SlowRestProxy(sim.url, delay=0.5)
+    proxy = SlowRestProxy(sim.url, delay=1.0)
     ari = AriClient(await proxy.start(), "outdial", "outdial", "outdial")
     try:
         await ari.connect()
@@ -138,7 +138,7 @@ async def test_client_events_before_originate_response_are_handled(sim):
 
 
 async def test_client_events_after_originate_response_are_handled(sim, client):
-    sim.parties.set(CUSTOMER, Behaviour.answer(after=20.0))
+    sim.parties.set(CUSTOMER, Behaviour.answer(after=100.0))
 
     seen = await _originate_tracking_order(client, "late-1")
 
