@@ -108,13 +108,16 @@ class Bridges:
             return
         if ch.bridge_id is not None:
             self.leave(ch)
+        # ChannelEnteredBridge still shows the technology from before the
+        # join; Asterisk switches to softmix just after (trace 05).
+        shown = bridge.technology
         bridge.channels.append(ch.id)
         ch.bridge_id = bridge.id
         for name in ch.apps:
             if name not in bridge.apps:
                 bridge.apps.append(name)
                 self._pbx.hub.app(name).bridge_ids.add(bridge.id)
-        self._emit(bridge, ch, "ChannelEnteredBridge")
+        self._emit(bridge, ch, "ChannelEnteredBridge", technology=shown)
         self._update_peers(bridge, first=ch)
 
     def leave(self, ch: Channel) -> None:
@@ -160,11 +163,20 @@ class Bridges:
             bridge.recorders.remove(name)
             self._update_peers(bridge)
 
-    def _emit(self, bridge: Bridge, ch: Channel, event_type: str) -> None:
+    def _emit(
+        self,
+        bridge: Bridge,
+        ch: Channel,
+        event_type: str,
+        technology: str | None = None,
+    ) -> None:
         apps = list(dict.fromkeys([*ch.apps, *bridge.apps]))
+        snapshot = bridge.to_json()
+        if technology is not None:
+            snapshot["technology"] = technology
         event = {
             "type": event_type,
-            "bridge": bridge.to_json(),
+            "bridge": snapshot,
             "channel": self._pbx.snapshot(ch),
         }
         self._pbx.hub.emit(apps, event)
@@ -181,6 +193,25 @@ class Bridges:
             value = ",".join(peers + bridge.recorders)
             if value and value != ch.variables.get("BRIDGEPEER"):
                 self._pbx.set_var(ch, "BRIDGEPEER", value)
+        for ch in chans:
+            self._update_connected(bridge, ch, chans)
+
+    def _update_connected(
+        self, bridge: Bridge, ch: Channel, chans: list[Channel]
+    ) -> None:
+        """
+        Two-party bridges exchange connected lines; bigger ones do not.
+
+        A recorder is a party without a number (presentation 67), so a lone
+        channel being recorded shows an empty connected line (traces 01, 05).
+        """
+        others = [c for c in chans if c is not ch]
+        if len(others) + len(bridge.recorders) != 1:
+            return
+        if bridge.recorders:
+            self._pbx.set_connected(ch, ("", ""), presentation=67)
+        else:
+            self._pbx.set_connected(ch, others[0].caller)
 
     def reset(self) -> None:
         """Forget every bridge silently (a restart)."""

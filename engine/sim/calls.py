@@ -21,6 +21,8 @@ from engine.sim.parties import Behaviour
 if TYPE_CHECKING:
     from engine.sim.pbx import Pbx
 
+PRESENTATION = {0: "Presentation Allowed, Not Screened", 67: "Number Unavailable"}
+
 
 class Call:
     """One dial attempt of an originated or created channel."""
@@ -128,6 +130,7 @@ class LocalCall(Call):
         super().__init__(pbx, leg, behaviour, **kwargs)  # type: ignore[arg-type]
         self.half = half
         self.role = role
+        self.pending_caller: tuple[tuple[str, str], int] | None = None
         half.call = self
 
     def start(self) -> None:
@@ -178,6 +181,24 @@ class LocalCall(Call):
         self.pbx.channel_event(
             half, "ChannelDialplan", dialplan_app=app, dialplan_app_data=data
         )
+        self._apply_caller()
+
+    def pass_caller(self, party: tuple[str, str], presentation: int) -> None:
+        """``;1``'s connected line reaches ``;2`` within one 20 ms frame."""
+        self.pending_caller = (party, presentation)
+        self.later(0.02, self._apply_caller)
+
+    def _apply_caller(self) -> None:
+        half = self.half
+        if self.pending_caller is None or not half.alive:
+            return
+        (half.caller, presentation), self.pending_caller = self.pending_caller, None
+        self.pbx.channel_event(
+            half,
+            "ChannelCallerId",
+            caller_presentation=presentation,
+            caller_presentation_txt=PRESENTATION[presentation],
+        )
 
     def _ring(self, after: float | None) -> None:
         self._step("Ringing")
@@ -204,16 +225,29 @@ class LocalCall(Call):
         self.leg.answered = True
         self.dial("ANSWER")
         self.enter_app()
+        # The dialplan's next step shows up some 15-25 ms after the answer.
         if self.role == "operator":
-            self._step("Playback", "beep")
-            self.later(0.42, self._operator_echo)
+            self.later(0.015, self._operator_playback)
+        else:
+            self.later(0.02, self._after_answer)
+
+    def _after_answer(self) -> None:
+        play = self.behaviour.play
+        if play:
+            self._step("Playback", play)
+            self.later(self.pbx.playbacks.sounds.get(play, 0.0), self._talk)
             return
-        if self.behaviour.play:
-            self._step("Playback", self.behaviour.play)
+        self._talk()
+
+    def _talk(self) -> None:
         talk = self.behaviour.hangup_after
         self._step("Wait", "600" if talk is None else f"{talk:g}")
         if talk is not None:
             self.later(talk, self.remote_hangup, 16)
+
+    def _operator_playback(self) -> None:
+        self._step("Playback", "beep")
+        self.later(0.42, self._operator_echo)
 
     def _operator_echo(self) -> None:
         self.pbx.set_var(self.half, "PLAYBACKSTATUS", "SUCCESS")
@@ -239,6 +273,8 @@ class LocalCall(Call):
         self.pbx.destroy(self.half, cause)
 
     def _end_half(self, cause: int) -> None:
+        if self.half.app_name == "Playback" and self.half.alive:
+            self.pbx.set_var(self.half, "PLAYBACKSTATUS", "SUCCESS")
         self.pbx.hangup_request(self.half, 16, soft=True)
         self.pbx.destroy(self.half, cause)
 

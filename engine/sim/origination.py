@@ -75,7 +75,8 @@ def place(
         call.start_timeout(_timeout(params.get("timeout"), 30.0))
         pbx.clock.soon(call.start)
     else:
-        _created_into_stasis(pbx, call, variables)
+        # The response snapshot is taken before the channel enters Stasis.
+        pbx.clock.soon(_created_into_stasis, pbx, call, variables)
 
     return call.leg
 
@@ -275,8 +276,10 @@ def _created_into_stasis(pbx: Pbx, call: Call, variables: dict[str, str]) -> Non
     leg = call.leg
     if call.app is None:
         return
+    for name in variables:
+        leg.variables.pop(name, None)
     for name, value in variables.items():
-        pbx.channel_event(leg, "ChannelVarset", variable=name, value=value)
+        pbx.set_var(leg, name, value)
     data = ",".join([call.app, *call.args])
     leg.app_name, leg.app_data = "Stasis", data
     pbx.channel_event(

@@ -155,6 +155,23 @@ class Pbx:
             ch.state = state
             self.channel_event(ch, "ChannelStateChange")
 
+    def set_connected(
+        self, ch: Channel, party: tuple[str, str], presentation: int = 0
+    ) -> None:
+        """
+        Change the connected line.
+
+        A Local ``;1`` passes it on to its ``;2`` half as the caller, which
+        shows up with the half's next dialplan step or next voice frame
+        (traces 01 and 06).
+        """
+        if ch.connected == party:
+            return
+        ch.connected = party
+        self.channel_event(ch, "ChannelConnectedLine")
+        if getattr(ch.call, "half", None) not in (None, ch):
+            ch.call.pass_caller(party, presentation)
+
     def hangup_request(
         self,
         ch: Channel,
@@ -188,7 +205,8 @@ class Pbx:
             return
         self.channel_event(ch, "StasisEnd")
         ch.stasis_app = None
-        self.set_var(ch, "STASISSTATUS", status)
+        # A snoop channel's app is unsubscribed at StasisEnd (trace 06).
+        self.set_var(ch, "STASISSTATUS", status, event=ch.tech != "Snoop")
         ch.app_name, ch.app_data = ch.resting_app
 
     def destroy(
@@ -212,6 +230,9 @@ class Pbx:
         self.channels.pop(ch.id, None)
         for snoop in self.snoops.pop(ch.id, []):
             self.end_snoop(snoop)
+        if ch.name.endswith(";2"):
+            # The dialplan half's PBX thread has exited by the time it dies.
+            ch.app_name, ch.app_data = "", ""
         if not quiet:
             fields: dict[str, Any] = {
                 "cause": cause,

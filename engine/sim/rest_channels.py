@@ -7,6 +7,7 @@ from aiohttp import web
 from engine.sim import origination
 from engine.sim.channels import HANGUP_REASONS, Channel
 from engine.sim.exceptions import AriResponseError, bad_request
+from engine.sim.pbx import Pbx
 from engine.sim.rest import (
     body_variables,
     channel_of,
@@ -249,10 +250,20 @@ async def snoop(request: web.Request) -> web.Response:
     ch.state = "Up"
     pbx.snoops.setdefault(target.id, []).append(ch)
     args = params.get("appArgs", "").split(",") if params.get("appArgs") else []
+    pbx.subscribe(ch, app)
+    if not args:
+        # A race in Asterisk: the snapshot may be taken before the snoop
+        # channel enters Stasis (trace 06, second snoop).
+        response = json_response(pbx.snapshot(ch))
+        _snoop_enters(pbx, ch, app, args)
+        return response
+    _snoop_enters(pbx, ch, app, args)
+
+    return json_response(pbx.snapshot(ch))
+
+
+def _snoop_enters(pbx: Pbx, ch: Channel, app: str, args: list[str]) -> None:
     ch.resting_app = ("", "")
     ch.app_name, ch.app_data = "Stasis", ",".join([app, *args])
     ch.stasis_app, ch.stasis_args = app, args
-    pbx.subscribe(ch, app)
     pbx.channel_event(ch, "StasisStart", args=list(args))
-
-    return json_response(pbx.snapshot(ch))
