@@ -4,12 +4,14 @@ record, download, errors, and events that beat their REST response.
 """
 
 import asyncio
+import base64
 import io
 import wave
 from collections.abc import AsyncIterator
 
 import pytest
 from ari_helpers import EventRecorder, SlowRestProxy
+from structlog.testing import capture_logs
 
 from engine.ari import (
     AriClient,
@@ -300,3 +302,37 @@ async def test_client_wrong_password_rest_401(sim):
             await ari.ping()
 
     assert caught.value.status == 401
+
+
+async def test_client_logs_never_carry_credentials():
+    secret = "s3cret-pw"
+    async with Simulator(
+        username="outdial", password=secret, time_scale=0.01
+    ) as simulator:
+        with capture_logs() as logs:
+            good = AriClient(simulator.url, "outdial", secret, "outdial")
+            bad = AriClient(
+                simulator.url, "outdial", "wr0ng-pw", "outdial", sleep=_quick
+            )
+            await good.connect()
+            await bad.connect()
+            async with asyncio.timeout(10):
+                await good.connected.wait()
+            with pytest.raises(AriNotFoundError) as missing:
+                await good.hangup("no-such-channel")
+            with pytest.raises(AriRequestError) as refused:
+                await bad.ping()
+            await good.close()
+            await bad.close()
+
+    text = repr(logs) + str(missing.value) + str(refused.value)
+    token = base64.b64encode(f"outdial:{secret}".encode()).decode()
+    assert any(e["event"] == "ari_ws_refused" for e in logs)
+    assert secret not in text
+    assert "wr0ng-pw" not in text
+    assert token not in text
+    assert "api_key" not in text
+
+
+async def _quick(delay: float) -> None:
+    await asyncio.sleep(0.01)

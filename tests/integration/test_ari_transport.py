@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
 
-from engine.ari import AriClient, Backoff, Event
+from engine.ari import AriClient, AriConnectionError, AriProtocolError, Backoff, Event
 
 # Asterisk 22's answer to an upgrade with a wrong password (trace 07, seq 131).
 REFUSED_401 = (
@@ -325,3 +325,33 @@ async def test_events_application_replaced_stops_without_fighting(fake_ari):
     assert fake.sockets == 1
     warned = [e for e in logs if e["event"] == "ari_app_replaced"]
     assert warned[0]["log_level"] == "warning"
+
+
+async def test_rest_server_never_answers_raises_connection_error(raw_server):
+    server = await raw_server(None)
+    client = AriClient(
+        server.url, "engine", "engine-secret", "outdial", request_timeout=0.2
+    )
+
+    with pytest.raises(AriConnectionError) as caught:
+        await client.ping()
+    await client.close()
+
+    assert (caught.value.method, caught.value.path) == ("GET", "/asterisk/ping")
+
+
+async def test_rest_nothing_listening_raises_connection_error(unused_tcp_port):
+    client = AriClient(f"http://127.0.0.1:{unused_tcp_port}", "u", "p", "outdial")
+
+    with pytest.raises(AriConnectionError, match="request failed"):
+        await client.list_channels()
+    await client.close()
+
+
+async def test_rest_answer_not_json_raises_protocol_error(raw_server):
+    server = await raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    client = AriClient(server.url, "engine", "engine-secret", "outdial")
+
+    with pytest.raises(AriProtocolError, match="not valid json"):
+        await client.asterisk_info()
+    await client.close()
