@@ -81,6 +81,13 @@ async def _seed(pool: asyncpg.Pool, sim: Simulator) -> int:
         FAST_HASHER.hash(PASSWORD),
         now,
     )
+    await pool.execute(
+        "INSERT INTO operators (id, name, role, password_hash, password_changed_at,"
+        " password_expires_at, must_change_password) VALUES ('boss', 'Zhao Min',"
+        " 'director', $1, $2, $2::timestamptz + interval '90 days', false)",
+        FAST_HASHER.hash(PASSWORD),
+        now,
+    )
     sim.softphones.register("6007", answer_after=0.5)
     # The customer answers after 2 simulated seconds and stays on the line
     # (an hour, simulated) until the test hangs up.
@@ -101,12 +108,16 @@ async def _seed(pool: asyncpg.Pool, sim: Simulator) -> int:
     return campaign_id
 
 
-async def _desktop_session(page: Any, base: str) -> None:
+async def _sign_in(page: Any, base: str, operator_id: str, home: str) -> None:
     await page.goto(f"{base}/login")
-    await page.fill("#operator_id", "op7")
+    await page.fill("#operator_id", operator_id)
     await page.fill("#password", PASSWORD)
     await page.click("#login-form button[type=submit]")
-    await page.wait_for_url(f"{base}/")
+    await page.wait_for_url(f"{base}{home}")
+
+
+async def _desktop_session(page: Any, base: str) -> None:
+    await _sign_in(page, base, "op7", "/")
     await page.click("#btn-start")
     # The engine may bridge the customer before the next poll shows "ready".
     await page.wait_for_selector(
@@ -133,6 +144,19 @@ async def _dispose(page: Any, artifacts: Path) -> None:
     await page.click("#btn-dispo")
     await page.wait_for_selector("#dispo-done:not([hidden])")
     await expect(page.locator("#call-status")).to_have_text("disposed: Promise to pay")
+
+
+async def _board(page: Any, base: str, artifacts: Path) -> str:
+    """Sign the operator out of the web page and look at the board as director."""
+    await page.click("#web-logout")
+    await page.wait_for_url(f"{base}/login")
+    await _sign_in(page, base, "boss", "/board")
+    row = page.locator("#board-operators tbody tr[data-state=on_call]")
+    await expect(row).to_have_count(1)
+    await expect(page.locator("#board-campaigns tbody tr")).to_have_count(1)
+    await page.screenshot(path=str(artifacts / "board.png"), full_page=True)
+
+    return await row.inner_text()
 
 
 async def test_desktop_operator_takes_call_and_disposes_in_browser(
@@ -169,6 +193,7 @@ async def test_desktop_operator_takes_call_and_disposes_in_browser(
                     path=str(artifacts / "desktop.png"), full_page=True
                 )
                 row = await pool.fetchrow("SELECT * FROM dispositions")
+                board_line = await _board(page, base, artifacts)
                 account = await operators.service.account("op7")
                 await operators.service.hang_up(account, row["call_id"])
             finally:
@@ -188,5 +213,6 @@ async def test_desktop_operator_takes_call_and_disposes_in_browser(
         "SELECT operator_id FROM operator_calls WHERE call_id = $1", row["call_id"]
     )
     assert bridged == "op7"
-    for shot in ("desktop_call.png", "desktop.png"):
+    assert board_line.startswith("op7")
+    for shot in ("desktop_call.png", "desktop.png", "board.png"):
         assert (artifacts / shot).stat().st_size > 10_000

@@ -18,12 +18,12 @@
     const states = {};
     data.operators.forEach((o) => { states[o.state] = (states[o.state] || 0) + 1; });
     $("ops-summary").textContent = Object.keys(states).sort()
-      .map((s) => s + " " + states[s]).join(" · ");
+      .map((s) => s.replace("_", " ") + " " + states[s]).join(" · ");
     $("calls-summary").textContent = data.calls.length + " live";
     const rows = fillTable($("board-operators"), data.operators, [
       (o) => o.id + " — " + o.name,
       (o) => o.team || "",
-      (o) => o.state + (o.pause_reason ? " (" + o.pause_reason + ")" : ""),
+      (o) => o.state.replace("_", " ") + (o.pause_reason ? " (" + o.pause_reason + ")" : ""),
       (o) => duration(o.in_state_s),
       (o) => (o.campaign_id === null ? "any" : "#" + o.campaign_id),
       (o) => o.calls_taken,
@@ -33,9 +33,10 @@
       (c) => c.campaign,
       (c) => c.phone,
       (c) => c.state,
-      (c) => c.operator || "",
+      (c) => c.operator || "waiting",
       (c) => (c.duration_s === null ? "" : duration(c.duration_s)),
     ]);
+    $("esc-summary").textContent = data.open_escalations + " open";
     fillTable($("board-escalations"), data.escalations, [
       (e) => e.kind,
       (e) => "#" + e.campaign_id,
