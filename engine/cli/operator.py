@@ -1,7 +1,12 @@
 """
-``outdial operator``: accounts of operators, directors and admins.
+``outdial operator``: accounts of operators, directors and admins;
+``outdial supervise``: listen-in, whisper and barge, and their log.
 """
 
+import asyncio
+import sys
+
+import asyncpg
 import click
 from rich.console import Console
 from rich.table import Table
@@ -9,6 +14,7 @@ from rich.table import Table
 from engine.cli.common import database, run, setup
 from engine.clock import SystemClock
 from engine.operators.accounts import Account, AccountStore, Role
+from engine.operators.service import OperatorService
 from engine.settings import Settings
 
 
@@ -23,7 +29,7 @@ def _store(settings: Settings, pool: object) -> AccountStore:
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\n")
+        return sys.stdin.readline().rstrip("\n")
 
     return click.prompt("password", hide_input=True, confirmation_prompt=True)
 
@@ -143,7 +149,9 @@ def list_accounts() -> None:
 
     table = Table("id", "name", "role", "endpoint", "team", "expires", "state")
     for a in run(go()):
-        state = "locked" if a.locked else "must change" if a.must_change_password else "ok"
+        state = (
+            "locked" if a.locked else "must change" if a.must_change_password else "ok"
+        )
         table.add_row(
             a.id,
             a.name,
@@ -156,4 +164,107 @@ def list_accounts() -> None:
     Console().print(table)
 
 
-COMMANDS = [operator]
+@click.group()
+def supervise() -> None:
+    """Listen in on, whisper into or barge into a live call (directors)."""
+
+
+_VERBS = {
+    "listen": "Listen in on",
+    "whisper": "Whisper to the operator on",
+    "barge": "Barge into",
+}
+
+
+def _supervise_command(mode: str) -> click.Command:
+    @click.command(mode)
+    @click.argument("call_id")
+    @click.option("--as", "director_id", required=True, help="The director's id.")
+    @click.option(
+        "--password-stdin", is_flag=True, help="Read the password from stdin."
+    )
+    def command(call_id: str, director_id: str, password_stdin: bool) -> None:
+        settings = setup()
+        password = (
+            sys.stdin.readline().rstrip("\n")
+            if password_stdin
+            else click.prompt("password", hide_input=True)
+        )
+        run(_supervise(settings, call_id, director_id, password, mode))
+
+    command.help = (
+        f"{_VERBS[mode]} CALL_ID: the engine calls your softphone;"
+        " hang up (or Ctrl-C here) to leave."
+    )
+
+    return command
+
+
+async def _supervise(
+    settings: Settings, call_id: str, director_id: str, password: str, mode: str
+) -> None:
+    async with database(settings) as pool:
+        service = OperatorService(pool, SystemClock(), _store(settings, pool))
+        director = await service.authenticate(director_id, password)
+        sup_id = await service.supervise(director, call_id, mode)
+        click.echo(f"supervision {sup_id}: calling your softphone {director.endpoint}")
+        try:
+            await _follow(pool, sup_id)
+        finally:
+            await service.end_supervision(director, sup_id)
+
+
+async def _follow(pool: asyncpg.Pool, sup_id: int) -> None:
+    joined = False
+    while True:
+        row = await pool.fetchrow(
+            "SELECT supervisor_channel_id, ended_at, end_reason"
+            " FROM supervision_sessions WHERE id = $1",
+            sup_id,
+        )
+        if row["ended_at"] is not None:
+            click.echo(f"supervision {sup_id} ended: {row['end_reason']}")
+            return
+        if row["supervisor_channel_id"] and not joined:
+            joined = True
+            click.echo(f"supervision {sup_id}: joined")
+        await asyncio.sleep(0.5)
+
+
+@supervise.command("list")
+@click.option("--call", "call_id", help="Only sessions on this call.")
+@click.option("--limit", default=50, show_default=True)
+def list_supervision(call_id: str | None, limit: int) -> None:
+    """Who listened to which call, and when."""
+    settings = setup()
+
+    async def go() -> list[asyncpg.Record]:
+        async with database(settings) as pool:
+            return await pool.fetch(
+                "SELECT id, supervisor_id, call_id, operator_id, mode, started_at,"
+                " ended_at, end_reason FROM supervision_sessions"
+                " WHERE $1::text IS NULL OR call_id = $1 ORDER BY id DESC LIMIT $2",
+                call_id,
+                limit,
+            )
+
+    table = Table("id", "director", "call", "operator", "mode", "from", "to", "end")
+    for r in run(go()):
+        table.add_row(
+            str(r["id"]),
+            r["supervisor_id"],
+            r["call_id"],
+            r["operator_id"] or "",
+            r["mode"],
+            r["started_at"].isoformat(timespec="seconds"),
+            r["ended_at"].isoformat(timespec="seconds") if r["ended_at"] else "",
+            r["end_reason"] or "",
+        )
+    Console().print(table)
+
+
+for _mode in ("listen", "whisper", "barge"):
+    supervise.add_command(_supervise_command(_mode))
+
+
+COMMANDS = [operator, supervise]
