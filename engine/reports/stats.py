@@ -29,7 +29,8 @@ average talk time
     mean of ``ended_at - answered_at`` over attempts with outcome ``answered``.
 average wrap-up time
     mean of ``dispositions.created_at - operator_calls.ended_at``: from the end
-    of a bridged call to the operator's disposition.
+    of a bridged call to the operator's disposition (a disposition saved before
+    the call ended has no wrap-up and is left out of the mean).
 dispositions by code
     dispositions per ``dispositions.outcome``.
 callbacks pending
@@ -37,15 +38,18 @@ callbacks pending
 complaints
     dispositions flagged ``complaint``.
 
-Per operator and per team, only what an operator did is attributable: calls
-bridged to them (``operator_calls``) count as connected, with their talk and
-wrap-up time, dispositions, callbacks and complaints; contact and dialling
-figures are not attributable and are left empty. A day's dispositions are
-those of calls made that day.
+Per operator and per team, only what an operator did is attributable:
+**connected** counts the operator's bridged calls that have ended, and their
+**average talk time** is the time with the operator, ``operator_calls.ended_at
+- bridged_at``; wrap-up, dispositions, callbacks and complaints as above.
+Contact and dialling figures are not attributable and are left empty. A day's
+(or hour's) dispositions are those of calls made that day (hour).
 
-Campaign, day and hour figures read the trigger-maintained ``report_hourly``
-counters (``source="counters"``); ``source="raw"`` scans the attempts instead
-and must give the same numbers.
+Figures come from trigger-maintained counters (``source="counters"``):
+``report_hourly`` (0005) for attempts, ``report_operator_hourly`` and
+``report_disposition_hourly`` (0006) for operators and dispositions; callbacks
+pending are counted live through a partial index. ``source="raw"`` computes
+everything from the source rows and must give the same numbers.
 """
 
 from collections import defaultdict
@@ -204,8 +208,9 @@ async def campaign_report(
         await _add_contacts(*args, group)
         await _add_attempts(*args, group, source)
     else:
-        await _add_operator_calls(*args, group, scope)
-    await _add_dispositions(*args, group, as_of, scope)
+        await _add_operator_calls(*args, group, scope, source)
+    await _add_dispositions(*args, group, scope, source)
+    await _add_callbacks(*args, group, as_of, scope)
     if grouping == Grouping.CAMPAIGN and not groups:
         group(camp["name"])
     elif grouping == Grouping.CAMPAIGN:
@@ -336,29 +341,34 @@ async def _add_operator_calls(
     grouping: Grouping,
     group: Any,
     scope: Scope,
+    source: str,
 ) -> None:
     where, extra = _scope_sql(scope, 2)
-    rows = await conn.fetch(
-        f"""
-        SELECT {_operator_key(grouping)} AS key, count(*) AS connected,
-               count(*) FILTER (WHERE a.outcome = 'answered'
-                   AND a.answered_at IS NOT NULL AND a.ended_at IS NOT NULL) AS talk_n,
-               coalesce(sum(extract(epoch FROM a.ended_at - a.answered_at))
-                   FILTER (WHERE a.outcome = 'answered'), 0)::float8 AS talk_s
-        FROM operator_calls c
-        JOIN call_attempts a ON a.id = c.call_id
-        JOIN operators o ON o.id = c.operator_id
-        WHERE c.campaign_id = $1 AND a.state = 'ended'{where}
-        GROUP BY 1
-        """,
-        campaign_id,
-        *extra,
-    )
-    for row in rows:
+    if source == "counters":
+        sql = f"""
+            SELECT {_operator_key(grouping)} AS key, sum(r.calls)::bigint AS calls,
+                   sum(r.talk_s)::float8 AS talk_s
+            FROM report_operator_hourly r JOIN operators o ON o.id = r.operator_id
+            WHERE r.campaign_id = $1{where} GROUP BY 1
+        """
+    else:
+        sql = f"""
+            SELECT {_operator_key(grouping)} AS key, count(*) AS calls,
+                   sum(extract(epoch FROM c.ended_at - c.bridged_at))::float8 AS talk_s
+            FROM operator_calls c JOIN operators o ON o.id = c.operator_id
+            WHERE c.campaign_id = $1 AND c.ended_at IS NOT NULL{where} GROUP BY 1
+        """
+    for row in await conn.fetch(sql, campaign_id, *extra):
         stats = group(row["key"])
-        stats.connected += row["connected"]
-        stats.talk_n += row["talk_n"]
+        stats.connected += row["calls"]
+        stats.talk_n += row["calls"]
         stats.talk_s += row["talk_s"]
+
+
+def _disposition_key(grouping: Grouping, hour_column: str) -> str:
+    if grouping in (Grouping.OPERATOR, Grouping.TEAM):
+        return _operator_key(grouping)
+    return _key_sql(grouping, hour_column)
 
 
 async def _add_dispositions(
@@ -367,28 +377,63 @@ async def _add_dispositions(
     tz: str,
     grouping: Grouping,
     group: Any,
+    scope: Scope,
+    source: str,
+) -> None:
+    where, extra = _scope_sql(scope, 3)
+    if source == "counters":
+        sql = f"""
+            SELECT {_disposition_key(grouping, "r.hour")} AS key, r.code,
+                   sum(r.n)::bigint AS n, sum(r.complaints)::bigint AS complaints,
+                   sum(r.wrap_n)::bigint AS wrap_n, sum(r.wrap_s)::float8 AS wrap_s
+            FROM report_disposition_hourly r JOIN operators o ON o.id = r.operator_id
+            WHERE r.campaign_id = $1 AND $2::text IS NOT NULL{where} GROUP BY 1, 2
+        """
+    else:
+        sql = f"""
+            SELECT {_disposition_key(grouping, "a.created_at")} AS key,
+                   d.outcome AS code, count(*) AS n,
+                   count(*) FILTER (WHERE d.complaint) AS complaints,
+                   count(*) FILTER (WHERE d.created_at >= c.ended_at) AS wrap_n,
+                   coalesce(sum(extract(epoch FROM d.created_at - c.ended_at))
+                       FILTER (WHERE d.created_at >= c.ended_at), 0)::float8 AS wrap_s
+            FROM dispositions d
+            JOIN call_attempts a ON a.id = d.call_id
+            JOIN operators o ON o.id = d.operator_id
+            LEFT JOIN operator_calls c ON c.call_id = d.call_id
+            WHERE d.campaign_id = $1 AND $2::text IS NOT NULL{where} GROUP BY 1, 2
+        """
+    for row in await conn.fetch(sql, campaign_id, tz, *extra):
+        stats = group(row["key"])
+        stats.dispositions[row["code"]] = (
+            stats.dispositions.get(row["code"], 0) + row["n"]
+        )
+        stats.complaints += row["complaints"]
+        stats.wrap_n += row["wrap_n"]
+        stats.wrap_s += row["wrap_s"]
+
+
+async def _add_callbacks(
+    conn: asyncpg.Connection,
+    campaign_id: int,
+    tz: str,
+    grouping: Grouping,
+    group: Any,
     as_of: datetime,
     scope: Scope,
 ) -> None:
-    if grouping in (Grouping.OPERATOR, Grouping.TEAM):
-        key = _operator_key(grouping)
-    else:
-        key = _key_sql(grouping, "a.created_at")
+    # Pending callbacks depend on as_of, so they are counted live; the partial
+    # index dispositions_callbacks_idx keeps this to the future callbacks.
     where, extra = _scope_sql(scope, 4)
     rows = await conn.fetch(
         f"""
-        SELECT {key} AS key, d.outcome AS code, count(*) AS n,
-               count(*) FILTER (WHERE d.callback_at >= $3) AS callbacks,
-               count(*) FILTER (WHERE d.complaint) AS complaints,
-               count(c.ended_at) AS wrap_n,
-               coalesce(sum(extract(epoch FROM d.created_at - c.ended_at)), 0)::float8
-                   AS wrap_s
+        SELECT {_disposition_key(grouping, "a.created_at")} AS key, count(*) AS n
         FROM dispositions d
         JOIN call_attempts a ON a.id = d.call_id
         JOIN operators o ON o.id = d.operator_id
-        LEFT JOIN operator_calls c ON c.call_id = d.call_id
-        WHERE d.campaign_id = $1 AND ($2::text IS NOT NULL){where}
-        GROUP BY 1, 2
+        WHERE d.campaign_id = $1 AND d.callback_at >= $3
+          AND $2::text IS NOT NULL{where}
+        GROUP BY 1
         """,
         campaign_id,
         tz,
@@ -396,12 +441,7 @@ async def _add_dispositions(
         *extra,
     )
     for row in rows:
-        stats = group(row["key"])
-        stats.dispositions[row["code"]] = row["n"]
-        stats.callbacks_pending += row["callbacks"]
-        stats.complaints += row["complaints"]
-        stats.wrap_n += row["wrap_n"]
-        stats.wrap_s += row["wrap_s"]
+        group(row["key"]).callbacks_pending += row["n"]
 
 
 def totals(rows: list[GroupStats], key: str = "total") -> GroupStats:

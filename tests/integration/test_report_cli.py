@@ -46,7 +46,7 @@ def test_report_table_by_operator_shows_figures(runner: CliRunner) -> None:
 
     assert result.exit_code == 0, result.output
     assert "alice" in result.output
-    assert "210.0" in result.output
+    assert "209.0" in result.output
 
 
 def test_report_xlsx_encrypted_written_as_zip(

@@ -86,13 +86,19 @@ async def test_hour_stats_local_hours_match_hand_values(seeded: asyncpg.Pool) ->
     assert got == {"01": (1, 1), "10": (2, 1), "11": (3, 1), "12": (1, 1), "13": (0, 0)}
 
 
-async def test_operator_stats_seeded_match_hand_values(seeded: asyncpg.Pool) -> None:
+@pytest.mark.parametrize("source", ["counters", "raw"])
+async def test_operator_stats_seeded_match_hand_values(
+    seeded: asyncpg.Pool, source: str
+) -> None:
     async with seeded.acquire() as conn:
-        report = await campaign_report(conn, "Cards", Grouping.OPERATOR, as_of=AS_OF)
+        report = await campaign_report(
+            conn, "Cards", Grouping.OPERATOR, as_of=AS_OF, source=source
+        )
     alice, bob = report.rows
 
     assert (alice.key, alice.connected) == ("alice", 2)
-    assert alice.avg_talk_s == pytest.approx(210.0)
+    # bridged to ended: a1 119 s, a6 299 s
+    assert alice.avg_talk_s == pytest.approx(209.0)
     assert alice.avg_wrap_s == pytest.approx(40.0)
     assert alice.dispositions == {"promise_to_pay": 1, "refused": 1}
     assert (alice.callbacks_pending, alice.complaints) == (0, 1)
@@ -100,7 +106,7 @@ async def test_operator_stats_seeded_match_hand_values(seeded: asyncpg.Pool) -> 
     assert (bob.key, bob.connected, bob.avg_talk_s, bob.avg_wrap_s) == (
         "bob",
         1,
-        pytest.approx(60.0),
+        pytest.approx(59.0),
         pytest.approx(20.0),
     )
     assert (bob.callbacks_pending, bob.dispositions) == (1, {"callback": 1})
@@ -122,7 +128,7 @@ async def test_team_stats_scoped_to_team_only_show_it(seeded: asyncpg.Pool) -> N
         ("south", 1, 0),
     ]
     assert [r.key for r in north.rows] == ["north"]
-    assert north.rows[0].avg_talk_s == pytest.approx(210.0)
+    assert north.rows[0].avg_talk_s == pytest.approx(209.0)
 
 
 async def test_totals_and_outcome_mix_sum_the_groups(seeded: asyncpg.Pool) -> None:
@@ -139,6 +145,33 @@ async def test_totals_and_outcome_mix_sum_the_groups(seeded: asyncpg.Pool) -> No
         "no_answer": 1,
         "congestion": 1,
     }
+
+
+async def test_counters_operator_call_ending_later_counted_once(
+    seeded: asyncpg.Pool,
+) -> None:
+    """Operator and disposition counters follow calls that end after the seed."""
+    await seeded.execute(
+        "INSERT INTO operator_calls (call_id, campaign_id, contact_id, operator_id,"
+        " session_id, bridge_id, wait_ms, bridged_at) VALUES ('a8', 1, 4, 'bob', 2,"
+        " 'b8', 100, '2026-03-01 05:10:10Z');"
+        "INSERT INTO dispositions (call_id, campaign_id, contact_id, operator_id,"
+        " outcome, complaint, created_at) VALUES ('a8', 1, 4, 'bob', 'refused', true,"
+        " '2026-03-01 05:10:30Z');"
+        "UPDATE operator_calls SET ended_at = '2026-03-01 05:11:10Z' WHERE call_id = 'a8';"
+        "UPDATE operator_calls SET ended_at = '2026-03-01 05:11:10Z' WHERE call_id = 'a8';"
+    )
+    async with seeded.acquire() as conn:
+        fast = await campaign_report(conn, "Cards", Grouping.OPERATOR, as_of=AS_OF)
+        raw = await campaign_report(
+            conn, "Cards", Grouping.OPERATOR, as_of=AS_OF, source="raw"
+        )
+    bob = fast.rows[1]
+
+    # a8: 60 s with bob; its disposition came before the end, so no wrap-up
+    assert (bob.connected, bob.avg_talk_s, bob.avg_wrap_s) == (2, 59.5, 20.0)
+    assert (bob.complaints, bob.dispositions) == (1, {"callback": 1, "refused": 1})
+    assert [vars(r) for r in fast.rows] == [vars(r) for r in raw.rows]
 
 
 async def test_counters_attempt_ending_later_counted_once(seeded: asyncpg.Pool) -> None:
