@@ -110,17 +110,31 @@ class SessionRepository:
         self._pool = pool
 
     async def open(
-        self, operator_id: str, campaign_id: int | None, now: datetime
+        self,
+        operator_id: str,
+        campaign_id: int | None,
+        now: datetime,
+        *,
+        engine: tuple[str, str] | None = None,
     ) -> Session:
-        """Start a 'connecting' session; an operator has at most one live."""
+        """
+        Start a 'connecting' session; an operator has at most one live.
+
+        ``engine`` (engine id, ARI url) marks it as already taken by that
+        engine, as for a softphone that dialled in; else any engine may dial.
+        """
+        engine_id, ari_url = engine or (None, None)
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 session_id = await conn.fetchval(
                     "INSERT INTO operator_sessions (operator_id, campaign_id, state,"
-                    " state_since) VALUES ($1, $2, 'connecting', $3) RETURNING id",
+                    " state_since, engine_id, ari_url)"
+                    " VALUES ($1, $2, 'connecting', $3, $4, $5) RETURNING id",
                     operator_id,
                     campaign_id,
                     now,
+                    engine_id,
+                    ari_url,
                 )
             except asyncpg.UniqueViolationError:
                 raise SessionStateError(

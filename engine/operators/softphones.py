@@ -28,6 +28,7 @@ import structlog
 from engine.ari import AriClient, AriError, AriNotFoundError, AriSnapshot, Event
 from engine.clock import Clock
 from engine.db.audit import audit
+from engine.operators.exceptions import SessionStateError
 from engine.operators.routing import Claim
 from engine.operators.sessions import (
     NOTIFY_CHANNEL,
@@ -218,8 +219,13 @@ class SoftphoneManager:
         log.info("softphone_dialled", session_id=session.id, channel_id=channel_id)
 
     async def on_stasis_start(self, event: Event) -> None:
-        """A softphone answered the login call: park it, mark the session ready."""
-        if not event.args or event.args[0] != "operator" or event.channel is None:
+        """A softphone answered the login call, or dialled the login extension."""
+        if not event.args or event.channel is None:
+            return
+        if event.args[0] == "login":
+            await self._on_dial_in(event.channel.id, event.channel.name)
+            return
+        if event.args[0] != "operator":
             return
         channel_id = event.channel.id
         session_id = self._pending.pop(channel_id, None)
@@ -227,6 +233,9 @@ class SoftphoneManager:
             log.info("softphone_unexpected", channel_id=channel_id)
             await self._hangup(channel_id)
             return
+        await self._park_new_leg(session_id, channel_id)
+
+    async def _park_new_leg(self, session_id: int, channel_id: str) -> None:
         try:
             await self.client.add_channel(
                 self.holding_bridge_id, channel_id, role="participant"
@@ -250,6 +259,66 @@ class SoftphoneManager:
         log.info(
             "operator_ready", session_id=session_id, operator_id=session.operator_id
         )
+
+    async def _on_dial_in(self, channel_id: str, channel_name: str) -> None:
+        """
+        The operator dialled the login extension (``Stasis(outdial,login)``).
+
+        The SIP endpoint authenticated the phone; the account behind it must
+        be usable (not locked, password not expired). A session the web app
+        opened and no engine has dialled yet is taken over; else one opens.
+        """
+        endpoint = channel_name.rsplit("-", 1)[0]
+        session_id = await self._dial_in_session(endpoint)
+        if session_id is None:
+            log.warning("softphone_login_refused", channel_id=channel_id)
+            await self._hangup(channel_id)
+            return
+        try:
+            await self.client.answer(channel_id)
+        except AriNotFoundError:
+            await self.log_out(session_id, "softphone_dropped")
+            return
+        await self._park_new_leg(session_id, channel_id)
+
+    async def _dial_in_session(self, endpoint: str) -> int | None:
+        account = await self.pool.fetchrow(
+            "SELECT id FROM operators WHERE endpoint = $1 AND locked_at IS NULL"
+            " AND NOT must_change_password AND password_expires_at > $2",
+            endpoint,
+            self.clock.now(),
+        )
+        if account is None:
+            return None
+        taken = await self.pool.fetchval(
+            "UPDATE operator_sessions SET engine_id = $2, ari_url = $3"
+            " WHERE operator_id = $1 AND state = 'connecting' AND engine_id IS NULL"
+            " RETURNING id",
+            account["id"],
+            self.engine_id,
+            self.ari_url,
+        )
+        if taken is not None:
+            return taken
+        try:
+            session = await self.sessions.open(
+                account["id"],
+                None,
+                self.clock.now(),
+                engine=(self.engine_id, self.ari_url),
+            )
+        except SessionStateError:
+            return None
+        await audit(
+            self.pool,
+            account["id"],
+            "operator_login",
+            "operator",
+            account["id"],
+            method="softphone",
+        )
+
+        return session.id
 
     # legs ending
 
