@@ -2,6 +2,7 @@
 Login, logout, password change and sessions of the web app, on a real Postgres.
 """
 
+import re
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -275,3 +276,66 @@ async def test_board_as_operator_is_403(
 
     assert response.status == 403
     assert (await response.json())["error"]["code"] == "forbidden"
+
+
+async def test_session_idle_too_long_needs_login_again(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    await add_account(pool, clock, "op1")
+    await login(client, "op1")
+    await pool.execute(
+        "UPDATE web_sessions SET last_seen_at = now() - interval '31 minutes'"
+    )
+
+    api = await client.get("/api/desktop")
+    page = await client.get("/", allow_redirects=False)
+
+    assert api.status == 401
+    assert (await api.json())["error"]["code"] == "login_required"
+    assert page.status == 303
+    assert page.headers["Location"] == "/login"
+
+
+async def test_session_past_max_age_needs_login_again(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    await add_account(pool, clock, "op1")
+    await login(client, "op1")
+    await pool.execute("UPDATE web_sessions SET expires_at = now()")
+
+    assert (await client.get("/api/desktop")).status == 401
+
+
+async def test_login_behind_tls_sets_secure_cookie_and_hsts(
+    pool: asyncpg.Pool, clock: FakeClock, accounts: AccountStore
+) -> None:
+    async with web_client(pool, clock, accounts, web_behind_tls=True) as c:
+        response = await c.get("/login")
+
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_pages_have_no_inline_script_or_style(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    await add_account(pool, clock, "boss", "director")
+    pages = [await (await client.get("/login")).text()]
+    await login(client, "boss")
+    for path in ("/", "/board", "/password"):
+        response = await client.get(path)
+        assert response.status == 200, path
+        pages.append(await response.text())
+
+    for html in pages:
+        assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
+        assert re.search(r"\sstyle=|<style|\son[a-z]+=", html) is None
+
+
+async def test_static_script_served_revalidated(client: TestClient) -> None:
+    response = await client.get("/static/desktop.js")
+
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -17,12 +17,14 @@ from web_helpers import (
     fast_accounts,
     login,
     page_csrf,
+    ready_session,
     seed_call,
     web_client,
 )
 
 from engine.clock import FakeClock
 from engine.operators.accounts import AccountStore
+from engine.operators.sessions import SessionRepository, SessionState
 
 SCRIPT = {
     "opening": "Good morning, this is {operator} from {institution}.",
@@ -100,9 +102,7 @@ async def test_state_ready_pause_logout_follow_requests(
     client: TestClient, pool: asyncpg.Pool, clock: FakeClock
 ) -> None:
     await _post(client, "/api/desktop/state", {"state": "connecting"})
-    from web_helpers import _ready_session
-
-    await _ready_session(pool, clock, "op1")
+    await ready_session(pool, clock, "op1")
 
     paused = await _post(
         client, "/api/desktop/state", {"state": "paused", "reason": "meal"}
@@ -400,3 +400,28 @@ async def test_board_for_director_lists_operators_calls_campaigns(
     assert board["calls"][0]["phone"] != CUSTOMER_PHONE
     assert board["campaigns"][0]["contacts"] == {"leased": 1}
     assert board["campaigns"][0]["in_progress"] == 1
+
+
+async def test_wrap_up_shows_countdown_and_keeps_call_for_disposition(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    call_id = await seed_call(pool, clock, "op1")
+    session = await SessionRepository(pool).live_for("op1")
+    assert session is not None
+    await SessionRepository(pool).transition(
+        session.id, SessionState.WRAP_UP, clock.now(), wrap_up_s=30
+    )
+    clock.advance(timedelta(seconds=12))
+
+    during = await _snapshot(client)
+    status, _ = await _post(
+        client, f"/api/calls/{call_id}/disposition", {"outcome": "hardship"}
+    )
+    early = await _post(client, "/api/desktop/state", {"state": "ready"})
+
+    assert during["session"]["state"] == "wrap_up"
+    assert during["session"]["wrap_up_left_s"] == 18.0
+    assert during["call"]["id"] == call_id
+    assert status == 201
+    assert early[1]["session"]["state"] == "ready"
+    assert early[1]["call"] is None

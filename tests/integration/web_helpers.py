@@ -32,11 +32,11 @@ def web_settings(**overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def web_client(
-    pool: asyncpg.Pool, clock: Clock, accounts: AccountStore
+    pool: asyncpg.Pool, clock: Clock, accounts: AccountStore, **settings: Any
 ) -> AsyncIterator[TestClient]:
     """A test client on a fresh app served on a free local port."""
     operators = OperatorService(pool, clock, accounts)
-    app = create_app(web_settings(), pool, clock=clock, operators=operators)
+    app = create_app(web_settings(**settings), pool, clock=clock, operators=operators)
     async with TestClient(TestServer(app)) as client:
         yield client
 
@@ -155,7 +155,7 @@ async def seed_call(
         CUSTOMER_PHONE,
         now,
     )
-    session_id = await _ready_session(pool, clock, operator_id)
+    session_id = await ready_session(pool, clock, operator_id)
     claim = await claim_operator(
         pool, campaign_id=campaign_id, call_id=call_id, ari_url=ARI_URL, now=now
     )
@@ -179,7 +179,8 @@ async def seed_call(
 ARI_URL = "http://127.0.0.1:1"
 
 
-async def _ready_session(pool: asyncpg.Pool, clock: Clock, operator_id: str) -> int:
+async def ready_session(pool: asyncpg.Pool, clock: Clock, operator_id: str) -> int:
+    """Open the operator's session if needed and connect it as an engine would."""
     repo = SessionRepository(pool)
     session = await repo.live_for(operator_id)
     if session is None:
