@@ -78,7 +78,9 @@ class Columns:
     ) -> "Columns":
         """Find the named columns (case-insensitive; known aliases if unnamed)."""
         clean = tuple(h.strip().lstrip("\ufeff") for h in header)
-        lookup = {h.lower(): i for i, h in reversed(list(enumerate(clean)))}
+        lookup: dict[str, int] = {}
+        for i, h in enumerate(clean):
+            lookup.setdefault(h.lower(), i)  # a repeated header: the first one counts
         phone_at = _find(lookup, phone, PHONE_ALIASES)
         if phone_at is None:
             looked = repr(phone) if phone else "any of " + ", ".join(PHONE_ALIASES)

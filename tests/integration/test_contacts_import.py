@@ -286,3 +286,25 @@ async def test_import_many_batches_loads_every_row(pool: asyncpg.Pool, tmp_path:
     lines = await pool.fetch("SELECT source_line FROM contacts ORDER BY id")
     assert result.loaded == 2500
     assert [r[0] for r in lines] == list(range(2, 2502))
+
+
+def test_import_errors_option_writes_report_there(
+    db_dsn: str, campaign: str, tmp_path: Path
+):
+    path = tmp_path / "list.csv"
+    path.write_text(HEADER + GOOD_ROWS + "abc,坏,1,x\n", encoding="utf-8")
+    report = tmp_path / "reports" / "bad.csv"
+    report.parent.mkdir()
+
+    result = run_cli(
+        db_dsn, "contacts", "import", campaign, str(path), "--errors", str(report)
+    )
+
+    assert result.exit_code == 0
+    assert f"every bad row is in {report}" in result.stdout
+    assert (
+        report.read_text("utf-8-sig")
+        .splitlines()[1]
+        .startswith("7,invalid phone number 'abc'")
+    )
+    assert len(contacts(db_dsn)) == 5
