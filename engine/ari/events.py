@@ -85,7 +85,6 @@ class EventStream:
         self.replaced = asyncio.Event()
         self.connections = 0
         self._held: list[Event] | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -136,7 +135,6 @@ class EventStream:
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
-        self._ws = ws
         self.connections += 1
         log.info("ari_ws_connected", ari_app=self.app, url=str(self.url))
         resync = asyncio.create_task(self._resync(ws), name="ari-resync")
@@ -144,7 +142,6 @@ class EventStream:
             await self._read(ws)
         finally:
             self.connected.clear()
-            self._ws = None
             resync.cancel()
             # wait() neither raises the resync's cancellation nor swallows
             # ours, should stop() arrive right now.

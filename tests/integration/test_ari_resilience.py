@@ -206,3 +206,22 @@ async def test_resilience_second_socket_replaces_without_fight(sim, wired):
         assert [e["event"] for e in logs].count("ari_app_replaced") == 1
     finally:
         await second.close()
+
+
+async def test_resilience_failed_resync_reconnects_and_retries(sim):
+    sim.faults.fail_rest("GET /ari/channels$", status=500, times=1)
+    client = _client(sim)
+    snapshots = Snapshots()
+    client.on_reconnect(snapshots)
+
+    with capture_logs() as logs:
+        await client.connect()
+        async with asyncio.timeout(10):
+            await client.connected.wait()
+        await client.close()
+
+    failed = [e for e in logs if e["event"] == "ari_resync_failed"]
+    assert len(failed) == 1
+    assert "500" in failed[0]["error"]
+    assert client.stream.connections == 2
+    assert len(snapshots.items) == 1

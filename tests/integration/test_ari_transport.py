@@ -228,8 +228,13 @@ class FakeAri:
     async def empty_list(self, request: web.Request) -> web.Response:
         return web.json_response([])
 
-    async def ping(self, request: web.Request) -> web.Response:
-        return web.json_response({"ping": "pong", "asterisk_id": "02:fc:00:00:00:09"})
+    async def info(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "system": {"entity_id": "02:fc:00:00:00:09"},
+                "status": {"startup_time": "2026-12-03T15:56:29.512+0000"},
+            }
+        )
 
 
 @pytest.fixture
@@ -242,7 +247,7 @@ async def fake_ari() -> AsyncIterator[Callable[..., Awaitable[FakeAri]]]:
         app.router.add_get("/ari/events", fake.events)
         app.router.add_get("/ari/channels", fake.empty_list)
         app.router.add_get("/ari/bridges", fake.empty_list)
-        app.router.add_get("/ari/asterisk/ping", fake.ping)
+        app.router.add_get("/ari/asterisk/info", fake.info)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -355,3 +360,26 @@ async def test_rest_answer_not_json_raises_protocol_error(raw_server):
     with pytest.raises(AriProtocolError, match="not valid json"):
         await client.asterisk_info()
     await client.close()
+
+
+async def test_events_replaced_with_pause_takes_app_back_once(fake_ari):
+    async def replace_first(ws: web.WebSocketResponse) -> None:
+        if fake.sockets == 1:
+            replaced = {"type": "ApplicationReplaced", "application": "outdial"}
+            await ws.send_str(orjson.dumps(replaced).decode())
+        async for _ in ws:
+            pass
+
+    fake = await fake_ari(replace_first)
+    sleep = SleepRecorder(stop_after=1)
+    client = _client(fake.url, sleep, reconnect_after_replaced=300.0)
+
+    await client.connect()
+    async with asyncio.timeout(10):
+        await sleep.enough.wait()
+        await client.connected.wait()
+    await client.close()
+
+    assert sleep.delays == [300.0]
+    assert fake.sockets == 2
+    assert client.replaced.is_set() is False
