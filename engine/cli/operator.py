@@ -1,19 +1,26 @@
 """
-``outdial operator``: accounts of operators, directors and admins;
-``outdial supervise``: listen-in, whisper and barge, and their log.
+``outdial operator``: accounts of operators, directors and admins, which
+campaigns use operators, the live board; ``outdial supervise``: listen-in,
+whisper and barge, and their log.
 """
 
 import asyncio
+import json
 import sys
+from typing import Any
 
 import asyncpg
 import click
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.table import Table
 
 from engine.cli.common import database, run, setup
 from engine.clock import SystemClock
+from engine.db.audit import audit
 from engine.operators.accounts import Account, AccountStore, Role
+from engine.operators.board import Board, read_board
+from engine.operators.pacing import campaign_operator_settings
 from engine.operators.service import OperatorService
 from engine.settings import Settings
 
@@ -162,6 +169,151 @@ def list_accounts() -> None:
             state,
         )
     Console().print(table)
+
+
+@operator.command("campaign")
+@click.argument("campaign_name")
+@click.option("--ratio", type=float, help="Calls in flight per free operator.")
+@click.option("--wrap-up", "wrap_up_s", type=float, help="Wrap-up seconds after calls.")
+@click.option("--complaints-max", type=int, help="Pause after this many complaints...")
+@click.option("--complaints-window", type=float, help="...within these minutes.")
+@click.option(
+    "--complaints-share", type=float, help="Or this share of connected calls."
+)
+@click.option(
+    "--disable", is_flag=True, help="Answered calls no longer go to operators."
+)
+@click.option("--actor", default="admin", show_default=True, help="Who is acting.")
+def campaign_operators(
+    campaign_name: str, disable: bool, actor: str, **values: Any
+) -> None:
+    """Send a campaign's answered calls to operators, with its pacing and limits."""
+    settings = setup()
+    block = _operator_block(values, disable)
+
+    async def go() -> dict[str, Any]:
+        async with database(settings) as pool:
+            return await set_campaign_operators(pool, campaign_name, block, actor)
+
+    click.echo(f"{campaign_name}: operators {json.dumps(run(go()))}")
+
+
+def _operator_block(values: dict[str, Any], disable: bool) -> dict[str, Any]:
+    for name in ("ratio", "wrap_up_s", "complaints_window", "complaints_share"):
+        if values.get(name) is not None and values[name] < 0:
+            raise click.BadParameter(f"{name} must not be negative")
+    block: dict[str, Any] = {"enabled": not disable}
+    for key in ("ratio", "wrap_up_s"):
+        if values.get(key) is not None:
+            block[key] = values[key]
+    complaints = {
+        "max": values.get("complaints_max"),
+        "window_min": values.get("complaints_window"),
+        "max_share": values.get("complaints_share"),
+    }
+    complaints = {k: v for k, v in complaints.items() if v is not None}
+    if complaints:
+        block["complaints"] = complaints
+
+    return block
+
+
+async def set_campaign_operators(
+    pool: asyncpg.Pool, campaign_name: str, block: dict[str, Any], actor: str
+) -> dict[str, Any]:
+    """Merge ``block`` into the campaign's ``settings.operators``, audited."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT id, settings FROM campaigns WHERE name = $1 FOR UPDATE",
+            campaign_name,
+        )
+        if row is None:
+            raise click.ClickException(f"no campaign named {campaign_name!r}")
+        current = dict(row["settings"] or {})
+        merged = campaign_operator_settings(current) | block
+        current["operators"] = merged
+        await conn.execute(
+            "UPDATE campaigns SET settings = $2, updated_at = now() WHERE id = $1",
+            row["id"],
+            current,
+        )
+        await audit(
+            conn,
+            actor,
+            "campaign_operators_set",
+            "campaign",
+            row["id"],
+            operators=merged,
+        )
+
+    return merged
+
+
+@operator.command("board")
+@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+def board(watch: bool) -> None:
+    """The live board: operators, calls in progress, campaigns."""
+    settings = setup()
+
+    async def go() -> None:
+        async with database(settings) as pool:
+            snapshot = await read_board(pool, SystemClock().now())
+            if not watch:
+                Console().print(board_view(snapshot))
+                return
+            with Live(
+                board_view(snapshot), console=Console(), auto_refresh=False
+            ) as live:
+                while True:
+                    await asyncio.sleep(1.0)
+                    snapshot = await read_board(pool, SystemClock().now())
+                    live.update(board_view(snapshot), refresh=True)
+
+    try:
+        run(go())
+    except KeyboardInterrupt:
+        click.echo("stopped watching")
+
+
+def board_view(snapshot: Board) -> Group:
+    """The board as rich tables (``campaign status --watch`` may show it too)."""
+    ops = Table(
+        "operator", "team", "state", "since", "calls", "call", title="operators"
+    )
+    for o in snapshot.operators:
+        since = f"{(snapshot.at - o.state_since).total_seconds():.0f}s"
+        detail = o.pause_reason if o.state == "paused" else (o.call_id or "")
+        ops.add_row(
+            o.operator_id, o.team or "", o.state, since, str(o.calls_taken), detail
+        )
+    calls = Table("call", "campaign", "number", "state", "operator", title="calls")
+    for c in snapshot.calls:
+        calls.add_row(c.call_id, c.campaign, c.phone, c.state, c.operator_id or "")
+    camps = Table(
+        "campaign",
+        "state",
+        "in progress",
+        "connected",
+        "abandoned",
+        "complaints",
+        "free operators",
+        "reason",
+        title="campaigns",
+    )
+    for k in snapshot.campaigns:
+        camps.add_row(
+            k.name,
+            k.state,
+            str(k.in_progress),
+            str(k.connected),
+            str(k.abandoned),
+            str(k.complaints),
+            str(k.free_operators),
+            k.state_reason or "",
+        )
+    footer = f"open escalations: {snapshot.open_escalations}"
+
+    return Group(ops, calls, camps, footer)
 
 
 @click.group()

@@ -1,7 +1,10 @@
 """``outdial operator`` and ``outdial supervise list`` against the real Postgres."""
 
+import asyncio
+import json
 from collections.abc import Iterator
 
+import asyncpg
 import pytest
 from click.testing import CliRunner
 
@@ -70,3 +73,50 @@ def test_operator_cli_bad_input_clear_error(runner: CliRunner) -> None:
     assert "no operator 'nobody'" in missing.output
     assert role.exit_code == 2
     assert _ok(runner, "supervise", "list").count("\n") >= 1
+
+
+async def _campaign(db_dsn: str) -> None:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO campaigns (name, kind, caller_id, state)"
+            " VALUES ('renewals', 'card_renewal', '95555', 'running')"
+        )
+    finally:
+        await conn.close()
+
+
+def test_operator_cli_campaign_settings_and_board(
+    runner: CliRunner, db_dsn: str
+) -> None:
+    asyncio.run(_campaign(db_dsn))
+
+    _ok(
+        runner,
+        *("operator", "campaign", "renewals", "--ratio", "1.5", "--wrap-up", "20"),
+        *("--complaints-max", "3", "--complaints-window", "30"),
+    )
+    shown = _ok(runner, "operator", "board")
+    missing = runner.invoke(cli, ["operator", "campaign", "nope", "--ratio", "2"])
+
+    settings = asyncio.run(_settings(db_dsn))
+    assert settings["operators"] == {
+        "enabled": True,
+        "ratio": 1.5,
+        "wrap_up_s": 20.0,
+        "complaints": {"max": 3, "window_min": 30.0},
+    }
+    assert "renewals" in shown
+    assert "open escalations: 0" in shown
+    assert missing.exit_code == 1
+    assert "no campaign named 'nope'" in missing.output
+
+
+async def _settings(db_dsn: str) -> dict[str, object]:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        raw = await conn.fetchval("SELECT settings::text FROM campaigns")
+    finally:
+        await conn.close()
+
+    return json.loads(raw)
