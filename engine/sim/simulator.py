@@ -108,9 +108,8 @@ class Simulator:
         self.pbx.playbacks.all.clear()
         self.pbx.hub.apps.clear()
         self._restarts += 1
-        self.pbx.hub.asterisk_id = (
-            f"02:fc:00:00:{self._restarts // 256:02x}:{self._restarts % 256:02x}"
-        )
+        serial = self._restarts + 1
+        self.pbx.hub.asterisk_id = f"02:fc:00:00:{serial // 256:02x}:{serial % 256:02x}"
         self.pbx.startup = self.clock.stamp()
         log.info("sim_restarted", asterisk_id=self.pbx.hub.asterisk_id)
 

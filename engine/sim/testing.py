@@ -59,6 +59,12 @@ class RawAri:
                     self.events.append(orjson.loads(message.data))
                     self._changed.notify_all()
 
+    async def wait_closed(self, within: float = 5.0) -> None:
+        """Wait until the server ends the events WebSocket."""
+        if self._reader is not None:
+            async with asyncio.timeout(within):
+                await asyncio.shield(self._reader)
+
     async def close(self) -> None:
         """Close the socket and the session."""
         if self.ws is not None:
