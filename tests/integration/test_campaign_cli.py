@@ -1,8 +1,11 @@
 """The director's ``outdial campaign`` commands against a real database."""
 
 import asyncio
-import threading
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -225,23 +228,24 @@ def test_campaign_status_counts_contacts_and_outcomes(outdial: Outdial, db_dsn: 
     assert "busy" in result.stdout
 
 
-def test_campaign_status_watch_ends_when_campaign_stops(outdial: Outdial):
+def test_campaign_status_watch_ends_when_campaign_stops(outdial: Outdial, db_dsn: str):
+    """A separate process, so that its output is not mixed with CliRunner's."""
     create(outdial)
     outdial("campaign", "start", "card-q1")
-    box: dict[str, Result] = {}
-    watcher = threading.Thread(
-        target=lambda: box.update(
-            r=outdial("campaign", "status", "card-q1", "--watch", "--interval", "0.05")
-        )
-    )
+    command = [str(Path(sys.executable).with_name("outdial")), "campaign", "status"]
+    env = os.environ | {"OUTDIAL_DATABASE_URL": db_dsn, "OUTDIAL_LOG_LEVEL": "WARNING"}
 
-    watcher.start()
-    outdial("campaign", "stop", "card-q1")
-    watcher.join(timeout=30)
+    with subprocess.Popen(
+        [*command, "card-q1", "--watch", "--interval", "0.05"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as watcher:
+        outdial("campaign", "stop", "card-q1")
+        output, _ = watcher.communicate(timeout=60)
 
-    assert not watcher.is_alive()
-    assert box["r"].exit_code == 0
-    assert "card-q1 stopped" in box["r"].stdout
+    assert watcher.returncode == 0
+    assert "card-q1 stopped" in output
 
 
 async def test_campaign_pause_notifies_listener(outdial: Outdial, db_dsn: str):
