@@ -4,6 +4,7 @@ open escalations, for directors and admins only.
 
     GET /board          the page (filled by board.js)
     GET /api/board      one JSON snapshot; the page polls it every 2 seconds
+    POST /api/escalations/{id}/acknowledge   a director has handled it
 
 The snapshot is ``OperatorService.board`` (which also feeds
 ``outdial campaign status --watch``) plus each campaign's contacts by state,
@@ -49,6 +50,16 @@ async def board_snapshot(request: web.Request) -> web.Response:
     )
 
     return web.json_response(_board_view(board, escalations[:50], contacts))
+
+
+@routes.post(r"/api/escalations/{escalation_id:\d+}/acknowledge")
+@login_required(*SUPERVISORS)
+async def acknowledge(request: web.Request) -> web.Response:
+    """Mark an open escalation as handled by the acting director."""
+    escalation_id = int(request.match_info["escalation_id"])
+    await ctx(request).operators.acknowledge(await account_of(request), escalation_id)
+
+    return web.json_response({"id": escalation_id, "state": "acknowledged"})
 
 
 async def _contacts_by_state(
@@ -105,6 +116,7 @@ def _board_view(
                 "call_id": e.call_id,
                 "operator": e.operator_id,
                 "at": e.created_at.isoformat(),
+                "notes": str(e.details.get("notes") or "")[:300],
             }
             for e in escalations
         ],

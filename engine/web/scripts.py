@@ -72,9 +72,11 @@ def fill_script(
 
 async def load_script(pool: asyncpg.Pool, campaign_id: int) -> dict[str, Any] | None:
     """The campaign's stored script, or None."""
-    return await pool.fetchval(
+    script: dict[str, Any] | None = await pool.fetchval(
         "SELECT settings -> 'script' FROM campaigns WHERE id = $1", campaign_id
     )
+
+    return script
 
 
 async def save_script(

@@ -425,3 +425,32 @@ async def test_wrap_up_shows_countdown_and_keeps_call_for_disposition(
     assert status == 201
     assert early[1]["session"]["state"] == "ready"
     assert early[1]["call"] is None
+
+
+async def test_escalation_acknowledged_by_director_not_operator(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock, accounts: AccountStore
+) -> None:
+    call_id = await seed_call(pool, clock, "op1")
+    await _post(
+        client,
+        f"/api/calls/{call_id}/disposition",
+        {"outcome": "completed", "fraud_suspected": True, "notes": "odd transfers"},
+    )
+    escalation_id = await pool.fetchval("SELECT id FROM escalations")
+    path = f"/api/escalations/{escalation_id}/acknowledge"
+    await add_account(pool, clock, "boss", "director")
+
+    by_operator = await _post(client, path, {})
+    async with web_client(pool, clock, accounts) as c:
+        await login(c, "boss")
+        csrf = {"X-CSRF-Token": await page_csrf(c, "/board")}
+        listed = (await (await c.get("/api/board")).json())["escalations"]
+        done = await c.post(path, json={}, headers=csrf)
+        again = await c.post(path, json={}, headers=csrf)
+
+    assert by_operator[0] == 403
+    assert [(e["kind"], e["notes"]) for e in listed] == [("fraud", "odd transfers")]
+    assert done.status == 200
+    assert again.status == 409
+    row = await pool.fetchrow("SELECT state, acknowledged_by FROM escalations")
+    assert (row["state"], row["acknowledged_by"]) == ("acknowledged", "boss")

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, fillTable, duration, every } = outdial;
+  const { api, ApiError, flash, fillTable, duration, every } = outdial;
   const $ = (id) => document.getElementById(id);
 
   function percent(x) {
@@ -37,12 +37,21 @@
       (c) => (c.duration_s === null ? "" : duration(c.duration_s)),
     ]);
     $("esc-summary").textContent = data.open_escalations + " open";
-    fillTable($("board-escalations"), data.escalations, [
+    const escalations = fillTable($("board-escalations"), data.escalations, [
       (e) => e.kind,
       (e) => "#" + e.campaign_id,
       (e) => e.operator || "",
       (e) => new Date(e.at).toLocaleTimeString(),
+      (e) => e.notes,
+      () => "",
     ]);
+    escalations.forEach((tr, i) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Acknowledge";
+      button.dataset.id = String(data.escalations[i].id);
+      tr.lastChild.appendChild(button);
+    });
     fillTable($("board-campaigns"), data.campaigns, [
       (c) => "#" + c.id + " " + c.name,
       (c) => c.state + (c.state_reason ? " — " + c.state_reason : ""),
@@ -55,6 +64,18 @@
       (c) => c.free_operators,
     ]);
   }
+
+  $("board-escalations").addEventListener("click", async (event) => {
+    const id = event.target.dataset && event.target.dataset.id;
+    if (!id) return;
+    try {
+      await api("POST", "/api/escalations/" + id + "/acknowledge", {});
+      await poll();
+    } catch (err) {
+      if (err instanceof ApiError) flash(err.message);
+      else throw err;
+    }
+  });
 
   every(2000, poll);
 })();
