@@ -90,7 +90,21 @@ class World:
     # phone -> list of (added, expires, removed, scope)
     dnc: dict[str, list[list]] = field(default_factory=lambda: defaultdict(list))
     caller_id_ok: bool = True
+    caller_id_changes: list[tuple[datetime, bool]] = field(default_factory=list)
     dials: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+
+    def set_caller_id(self, approved: bool, at: datetime) -> None:
+        """The caller id was approved (or revoked) at ``at``."""
+        self.caller_id_ok = approved
+        self.caller_id_changes.append((at, approved))
+
+    def caller_id_ok_at(self, at: datetime) -> bool:
+        """Whether the caller id was approved at ``at``."""
+        state = True
+        for when, approved in self.caller_id_changes:
+            if when <= at:
+                state = approved
+        return state
 
     def suppressed(self, phone: str, kind: str, at: datetime) -> bool:
         """True if a live entry for the kind covered the number at ``at``."""

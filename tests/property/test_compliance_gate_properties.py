@@ -263,7 +263,7 @@ async def _act(
                 e[2] = now
                 await dnc.remove_entry(conn, phone, scope="all", actor="t", reason="t")
     elif action[0] == "caller_id":
-        world.caller_id_ok = action[1]
+        world.set_caller_id(action[1], now)
         await callerids.approve(conn, CALLER_ID, label="", actor="t")
         if not action[1]:
             await callerids.revoke(conn, CALLER_ID, reason="t", actor="t")

@@ -1,0 +1,304 @@
+"""
+Properties of the whole engine: the dialer, its compliance gate, the ARI
+client and the simulator, on a controllable clock.
+
+Hypothesis draws a campaign in some kind of call (often with a narrowed
+window), contacts in many zones with scripted behaviours (answer, busy, no
+answer, reject), and a run: a start instant near a daylight-saving change or
+a holiday, then clock jumps of seconds to days, each possibly adding or
+removing do-not-call entries or revoking the caller id. The real engine
+(``build_engine`` with a ``FakeClock``) dials against the simulator; after
+each jump the test waits until the engine has dealt with every due contact.
+
+Then the simulator's own log of originations is judged by the independent
+oracle: every origination had a passing gate decision (and a call_attempts
+row), used the approved caller id while it was approved, went to no number
+suppressed at that moment, rang out inside the window in every zone of the
+number, and no number got more calls than the limits allow.
+"""
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from compliance_oracle import World
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from test_compliance_gate_properties import (
+    ANCHORS,
+    CALLER_ID,
+    PHONES,
+    _act,
+    _spec,
+    _world,
+    narrowed_windows,
+)
+
+from engine.ari import AriClient
+from engine.clock import FakeClock
+from engine.compliance import callerids
+from engine.compliance.calendar import set_date
+from engine.compliance.gate import ComplianceGate
+from engine.compliance.windows import DEFAULT_WINDOWS
+from engine.dialer.engine import build_engine
+from engine.dialer.models import Campaign, Contact
+from engine.dialer.seams import GateDecision, Stage
+from engine.settings import Settings
+from engine.sim import Behaviour, Simulator
+
+BEHAVIOURS = {
+    "answer": Behaviour.answer(after=2.0, hangup_after=5.0),
+    "busy": Behaviour.busy(after=1.0),
+    "no_answer": Behaviour.no_answer(),
+    "rejected": Behaviour.rejected(after=2.0),
+}
+
+
+class RecordingGate:
+    """The compliance gate, remembering the instant of every passed originate."""
+
+    def __init__(self, gate: ComplianceGate) -> None:
+        self.gate = gate
+        self.passed: dict[int, list[datetime]] = defaultdict(list)
+
+    async def check(
+        self,
+        conn: asyncpg.Connection,
+        campaign: Campaign,
+        contact: Contact,
+        now: datetime,
+        stage: Stage,
+    ) -> GateDecision:
+        """Ask the real gate; note the passes at the originate stage."""
+        decision = await self.gate.check(conn, campaign, contact, now, stage)
+        if decision.allowed and stage == "originate":
+            self.passed[contact.id].append(now)
+
+        return decision
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> dict[str, Any]:
+    """A campaign with scripted contacts and a run of clock jumps."""
+    kind = draw(st.sampled_from(tuple(DEFAULT_WINDOWS)))
+    phones = draw(
+        st.lists(st.sampled_from(PHONES), min_size=2, max_size=6, unique=True)
+    )
+    start = draw(st.sampled_from(ANCHORS)) + timedelta(
+        minutes=draw(st.integers(-2 * 1440, 2 * 1440))
+    )
+    steps = draw(
+        st.lists(
+            st.tuples(
+                st.one_of(
+                    # Jump to the next contact due (a window opening, a retry),
+                    # plus up to a few minutes; or jump by seconds to days.
+                    st.tuples(st.just("due"), st.integers(0, 300)),
+                    st.tuples(st.just("due"), st.integers(0, 5)),
+                    st.tuples(st.just("jump"), st.integers(60, 3600)),
+                    st.tuples(st.just("jump"), st.integers(3600, 2 * 86400)),
+                ),
+                st.one_of(
+                    st.none(),
+                    st.tuples(
+                        st.just("dnc_add"),
+                        st.integers(0, len(PHONES) - 1),
+                        st.sampled_from(("all", kind)),
+                        st.one_of(st.none(), st.integers(600, 86400)),
+                    ),
+                    st.tuples(st.just("dnc_remove"), st.integers(0, len(PHONES) - 1)),
+                    st.tuples(st.just("caller_id"), st.booleans()),
+                ),
+            ),
+            min_size=3,
+            max_size=8,
+        )
+    )
+
+    return {
+        "kind": kind,
+        "window": draw(narrowed_windows(kind)),
+        "campaign_zone": "Asia/Shanghai",
+        "call_on_holidays": draw(st.booleans()),
+        "ring": draw(st.sampled_from((20, 30, 60))),
+        "max_attempts": draw(st.integers(1, 4)),
+        "per_day": draw(st.integers(1, 3)),
+        "gap": draw(st.sampled_from((0, 120, 900))),
+        "contacts": [(p, None) for p in phones],
+        "behaviours": {p: draw(st.sampled_from(tuple(BEHAVIOURS))) for p in phones},
+        "start": start,
+        "steps": steps,
+        "own_dates": {},
+    }
+
+
+async def _setup(conn: asyncpg.Connection, run: dict[str, Any]) -> int:
+    await conn.execute(
+        "TRUNCATE campaigns, contacts, dnc_entries, approved_caller_ids,"
+        " institution_dates, audit_log, phone_last_dial, engines"
+        " RESTART IDENTITY CASCADE"
+    )
+    await callerids.approve(conn, CALLER_ID, label="", actor="t")
+    for (day, country), status in run["own_dates"].items():
+        await set_date(conn, day, status, country=country, reason="t", actor="t")
+    own = {"call_on_holidays": run["call_on_holidays"]}
+    if run["window"] is not None:
+        own["calling_window"] = _spec(run["window"])
+    campaign_id: int = await conn.fetchval(
+        "INSERT INTO campaigns (name, kind, caller_id, max_attempts, ring_timeout_s,"
+        " timezone, settings, state, calls_per_second, retry_delays)"
+        " VALUES ('p', $1, $2, $3, $4, $5, $6, 'running', 50, $7) RETURNING id",
+        run["kind"],
+        CALLER_ID,
+        run["max_attempts"],
+        run["ring"],
+        run["campaign_zone"],
+        own,
+        {"busy": 120, "no_answer": 600, "rejected": 300},
+    )
+    await conn.executemany(
+        "INSERT INTO contacts (campaign_id, phone, next_attempt_at) VALUES ($1, $2, $3)",
+        [
+            (campaign_id, p, run["start"] - timedelta(hours=1))
+            for p, _ in run["contacts"]
+        ],
+    )
+
+    return campaign_id
+
+
+async def _settled(pool: asyncpg.Pool, now: datetime) -> bool:
+    """True when nothing is due, leased or in progress at ``now``."""
+    busy = await pool.fetchval(
+        "SELECT (SELECT count(*) FROM contacts WHERE state = 'leased'"
+        "   OR (state = 'pending' AND next_attempt_at <= $1))"
+        " + (SELECT count(*) FROM call_attempts WHERE state <> 'ended')",
+        now,
+    )
+    return busy == 0
+
+
+async def _wait_settled(
+    pool: asyncpg.Pool, now: datetime, nudge: asyncio.Event
+) -> None:
+    for _ in range(400):
+        nudge.set()
+        if await _settled(pool, now):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"engine did not settle at {now}")
+
+
+async def _advance(
+    pool: asyncpg.Pool, clock: FakeClock, how: str, seconds: int
+) -> None:
+    """Move the clock: by ``seconds``, or to the next due contact plus them."""
+    if how == "due":
+        due = await pool.fetchval(
+            "SELECT min(next_attempt_at) FROM contacts WHERE state = 'pending'"
+        )
+        if due is not None and due > clock.now():
+            clock.set(due)
+    clock.advance(timedelta(seconds=seconds))
+
+
+def _settings(run: dict[str, Any], sim: Simulator, db_dsn: str, tmp: Path) -> Settings:
+    return Settings(
+        database_url=db_dsn,
+        ari_url=sim.url,
+        ari_app="outdial",
+        engine_id=f"prop-{uuid.uuid4().hex[:6]}",
+        lease_seconds=30,
+        recordings_dir=tmp / "recordings",
+        drain_seconds=10,
+        dial_template="PJSIP/{number}@trunk",
+        answer_media="sound:hello-world",
+        max_attempts_per_day=run["per_day"],
+        min_call_gap_s=run["gap"],
+    )
+
+
+async def _drive(
+    run: dict[str, Any], pool: asyncpg.Pool, settings: Settings, world: World
+) -> RecordingGate:
+    """Run the engine through the clock jumps; return the recording gate."""
+    clock = FakeClock(run["start"])
+    gate = RecordingGate(ComplianceGate(settings))
+    ari = AriClient.from_settings(settings)
+    engine = build_engine(settings, pool, ari, clock, gates=[gate])
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    try:
+        await _wait_settled(pool, clock.now(), engine.pacer.changed)
+        for (how, seconds), action in run["steps"]:
+            await _advance(pool, clock, how, seconds)
+            async with pool.acquire() as conn:
+                await _act(conn, world, action, clock.now())
+            await _wait_settled(pool, clock.now(), engine.pacer.changed)
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 30)
+        await ari.close()
+
+    return gate
+
+
+def _judge(
+    run: dict[str, Any], world: World, sim: Simulator, gate: RecordingGate, rows: Any
+) -> int:
+    contact_of = {r["id"]: (r["phone"], r["contact_id"]) for r in rows}
+    per_contact: dict[int, int] = defaultdict(int)
+    for origination in sim.originations:
+        assert origination.channel_id in contact_of, (
+            "origination without an attempt row"
+        )
+        phone, contact_id = contact_of[origination.channel_id]
+        assert origination.number == phone.lstrip("+")
+        assert origination.caller_id == CALLER_ID
+        per_contact[contact_id] += 1
+    for contact_id, count in per_contact.items():
+        passed = gate.passed[contact_id]
+        assert count <= len(passed), "an origination the gate never passed"
+    phones = {r["contact_id"]: r["phone"] for r in rows}
+    for contact_id, times in gate.passed.items():
+        phone = phones.get(contact_id)
+        if phone is None:
+            continue
+        for at in times:
+            assert world.caller_id_ok_at(at), f"dial at {at} with unapproved caller id"
+            assert not world.suppressed(phone, run["kind"], at), f"dial at {at} to DNC"
+            why = world.window_violation(phone, None, at)
+            assert not why, f"dial at {at} outside the window: {why}"
+            world.dials[phone].append(at)
+        why = world.limit_violation(phone, None)
+        assert not why, f"limits broken for {phone}: {why}"
+
+    return len(sim.originations)
+
+
+@settings(max_examples=5)
+@given(run=runs())
+async def test_engine_originations_obey_every_rule(
+    pool: asyncpg.Pool, db_dsn: str, tmp_path: Path, run: dict[str, Any]
+) -> None:
+    world = _world(run)
+    async with pool.acquire() as conn:
+        await _setup(conn, run)
+    async with Simulator(
+        username="outdial", password="outdial", time_scale=0.01, seed=3
+    ) as sim:
+        for phone, behaviour in run["behaviours"].items():
+            sim.parties.set(phone.lstrip("+"), BEHAVIOURS[behaviour])
+        settings_ = _settings(run, sim, db_dsn, tmp_path)
+        gate = await _drive(run, pool, settings_, world)
+        rows = await pool.fetch("SELECT id, phone, contact_id FROM call_attempts")
+
+        dialled = _judge(run, world, sim, gate, rows)
+
+    event(f"originations: {min(dialled, 5)}{'+' if dialled >= 5 else ''}")
