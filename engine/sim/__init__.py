@@ -19,8 +19,11 @@ causes). Python API::
     sim.softphones.hangup("6001")                  # the operator hangs up (BYE)
     sim.softphones.unregister("6001")              # then: 500 Allocation failed
     sim.hangup_far_end(channel_id, cause=16)       # a customer hangs up
+    await sim.wait_connected("outdial")            # an events socket serves the app
     sim.originations  # [Origination(at, endpoint, number, caller_id, variables,
-                      #   channel_id, app_args, method, status, app)]
+                      #   channel_id, app_args, method, status, app, wall_at)]
+                      # every POST /channels (status 200 or the error) and every
+                      # /dial of a created channel (method="dial")
     sim.faults.drop_websockets(); await sim.restart()
     sim.faults.delay_rest("POST /ari/channels$", 0.5)   # wall seconds
     sim.faults.fail_rest("/record$", status=500, times=1)

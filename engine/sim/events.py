@@ -39,9 +39,15 @@ DUPLICATED_ON_ENDPOINT = frozenset(
 class EventSocket:
     """One events WebSocket: a queue and the task that writes it out."""
 
-    def __init__(self, ws: web.WebSocketResponse, apps: list[str]) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        apps: list[str],
+        transport: asyncio.BaseTransport | None = None,
+    ) -> None:
         self.ws = ws
         self.apps = apps
+        self._transport = transport
         self._queue: deque[str] = deque()
         self._wakeup = asyncio.Event()
         self._task = asyncio.create_task(self._write_loop())
@@ -116,6 +122,7 @@ class EventHub:
         self.asterisk_id = asterisk_id
         self.apps: dict[str, Application] = {}
         self.sockets: set[EventSocket] = set()
+        self.attached = asyncio.Event()
 
     def app(self, name: str) -> Application:
         """The application of that name, created on first use."""
@@ -134,6 +141,7 @@ class EventHub:
     def attach(self, socket: EventSocket) -> None:
         """Give the socket its apps; a previous socket gets ApplicationReplaced."""
         self.sockets.add(socket)
+        self.attached.set()
         for name in socket.apps:
             app = self.app(name)
             old = app.socket

@@ -12,6 +12,7 @@ Endpoints understood:
 """
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.sim.calls import Call, LocalCall, PjsipCall
@@ -317,5 +318,6 @@ def _record(
             method=method,
             status=status,
             app=app,
+            wall_at=datetime.now(UTC),
         )
     )

@@ -26,7 +26,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Origination:
-    """One origination attempt, as the simulator saw it (compliance checks)."""
+    """
+    One origination attempt, as the simulator saw it (compliance checks).
+
+    ``at`` is simulated time (what Asterisk would stamp); ``wall_at`` is the
+    real UTC time of the request.
+    """
 
     at: datetime
     endpoint: str
@@ -38,11 +43,13 @@ class Origination:
     method: str = "originate"
     status: int = 200
     app: str | None = None
+    wall_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for the HTTP control API."""
         data = dict(self.__dict__)
         data["at"] = self.at.isoformat()
+        data["wall_at"] = self.wall_at.isoformat() if self.wall_at else None
 
         return data
 

