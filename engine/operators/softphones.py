@@ -184,7 +184,8 @@ class SoftphoneManager:
     async def _sweep_dead_engines(self) -> None:
         """Log out sessions held by engines that stopped heart-beating."""
         rows = await self.pool.fetch(
-            "SELECT s.id FROM operator_sessions s WHERE s.state <> 'logged_out'"
+            "SELECT s.id, s.channel_id, s.ari_url FROM operator_sessions s"
+            " WHERE s.state <> 'logged_out'"
             " AND s.engine_id IS NOT NULL AND s.engine_id <> $1"
             " AND NOT EXISTS (SELECT 1 FROM engines e WHERE e.id = s.engine_id"
             "  AND e.heartbeat_at > now() - interval '5 minutes')",
@@ -192,6 +193,9 @@ class SoftphoneManager:
         )
         for row in rows:
             await self.log_out(row["id"], "engine_lost", actor="system")
+            # the dead engine's leg may still sit in Stasis on our Asterisk
+            if row["channel_id"] and row["ari_url"] == self.ari_url:
+                await self._hangup(row["channel_id"])
 
     # login
 

@@ -14,6 +14,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -46,14 +47,29 @@ class Stack:
 
 
 @pytest.fixture
-def op_settings(settings: Settings) -> Settings:
-    """Short wrap-up and answer timeout: the simulator runs 100x faster."""
-    return settings.model_copy(
-        update={
-            "operator_answer_timeout_s": 2.0,
-            "operator_wrap_up_s": 0.05,
-            "apology_media": "sound:outdial-apology",
-        }
+async def sim() -> AsyncIterator[Simulator]:
+    """A simulator where a simulated minute lasts 0.6 s."""
+    async with Simulator(
+        username="outdial", password="outdial", time_scale=0.01, seed=5
+    ) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def op_settings(sim: Simulator, db_dsn: str, tmp_path: Path) -> Settings:
+    """The engine on the simulator; short wrap-up (the simulator runs 100x faster)."""
+    return Settings(
+        database_url=db_dsn,
+        ari_url=sim.url,
+        ari_app="outdial",
+        engine_id=f"ops-{uuid.uuid4().hex[:6]}",
+        lease_seconds=10,
+        recordings_dir=tmp_path / "recordings",
+        drain_seconds=20,
+        dial_template="PJSIP/{number}@trunk",
+        operator_answer_timeout_s=2.0,
+        operator_wrap_up_s=0.05,
+        apology_media="sound:outdial-apology",
     )
 
 
@@ -278,6 +294,10 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
             return f"sup-{listen_id}" not in sim.channels
 
         await eventually(director_hung_up)
+        barge_id = await stack.service.supervise(director, call.call_id, "barge")
+        await eventually(lambda: _count(pool, _JOINED, 2))
+        call_bridge = await stack.engine.ari.get_bridge(f"bridge-{call.call_id}")
+        await stack.service.end_supervision(director, barge_id)
         reason = await stack.service.dispose(
             operator, DispositionForm(call.call_id, "complaint", notes="rude")
         )
@@ -297,17 +317,23 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
     }
     assert [c.abandoned for c in board.campaigns] == [2]
     assert [o.state for o in board.operators] == ["on_call"]
-    sup = await pool.fetchrow("SELECT * FROM supervision_sessions")
-    assert (sup["supervisor_id"], sup["call_id"], sup["mode"]) == (
-        "chief",
+    sups = await pool.fetch("SELECT * FROM supervision_sessions ORDER BY id")
+    assert [(r["supervisor_id"], r["call_id"], r["mode"]) for r in sups] == [
+        ("chief", call.call_id, "listen"),
+        ("chief", call.call_id, "barge"),
+    ]
+    assert all(r["ended_at"] is not None for r in sups)
+    assert f"sup-{barge_id}" in call_bridge.channels
+    logged = await pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'supervision_started'"
+        " AND actor = 'chief' AND object_id = $1",
         call.call_id,
-        "listen",
     )
-    assert sup["ended_at"] is not None
+    assert logged == 2
     session = await pool.fetchrow("SELECT state, end_reason FROM operator_sessions")
     assert dict(session) == {"state": "logged_out", "end_reason": "softphone_dropped"}
     director_legs = [o for o in sim.originations if o.endpoint == "PJSIP/7101"]
-    assert len(director_legs) == 1
+    assert [o.channel_id for o in director_legs] == ["sup-1", "sup-2"]
     assert campaign_id
 
 
