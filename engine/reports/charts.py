@@ -150,8 +150,32 @@ def operator_chart(rows: Sequence[tuple[str, int, float | None]], title: str) ->
             f"{escape(name)}</text>"
             f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" '
             f'fill="{CONNECTS}"><title>{escape(name)}: {calls} calls</title></rect>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 14}" class="label">{calls} calls · '
+            f'<text x="{left + w + 6:.1f}" y="{y + 14}" class="label">{calls} '
+            f"{'call' if calls == 1 else 'calls'} · "
             f"{talk_text}</text>"
+        )
+
+    return _svg(width, height, title, parts)
+
+
+def bar_list(items: Sequence[tuple[str, int]], title: str) -> str:
+    """Horizontal bars of counts by label, largest first (e.g. dispositions)."""
+    rows = sorted(items, key=lambda kv: -kv[1])
+    bar_h, gap, left, width = 18, 8, 150, 460
+    height = max(len(rows), 1) * (bar_h + gap) + 24
+    top = _nice_max(max((n for _, n in rows), default=0))
+    plot_w = width - left - 60
+    parts = []
+    for i, (label, value) in enumerate(rows):
+        y = 12 + i * (bar_h + gap)
+        w = plot_w * value / top
+        colour = _FALLBACK[i % len(_FALLBACK)]
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 13}" class="label" text-anchor="end">'
+            f"{escape(label)}</text>"
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" '
+            f'fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 13}" class="label">{value}</text>'
         )
 
     return _svg(width, height, title, parts)

@@ -46,6 +46,11 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
+# Known limit: the call list is read into memory whole; CSV has no row cap,
+# XLSX stops at its sheet limit and HTML at what a browser shows comfortably.
+CALL_LIMITS: dict[str, int] = {"xlsx": 1_048_000, "html": 5_000}
+
+
 class ExportFormat(StrEnum):
     """The file formats a report can be written in."""
 
@@ -97,10 +102,20 @@ async def gather(
         conn, report.campaign_id, Grouping.OPERATOR, as_of=as_of, scope=scope
     )
     data = ExportData(report, hourly, operators, who.actor, masked=True)
-    if request.include_calls or request.fmt == ExportFormat.HTML:
+    if request.include_calls:
+        limit = CALL_LIMITS.get(request.fmt)
         data.call_columns, rows = await call_rows(
-            conn, report.campaign_id, report.timezone, scope
+            conn,
+            report.campaign_id,
+            report.timezone,
+            scope,
+            limit=None if limit is None else limit + 1,
         )
+        if limit is not None and len(rows) > limit:
+            raise ExportError(
+                f"{len(rows) - 1}+ calls do not fit one {request.fmt.value} export"
+                f" (at most {limit}); export them as csv"
+            )
         data.calls = rows if request.unmasked else mask_calls(data.call_columns, rows)
     data.masked = not request.unmasked
     if who.role == "operator":
@@ -222,6 +237,9 @@ def render_html(data: ExportData) -> bytes:
         hourly_svg=charts.hourly_chart(hours, "Calls and connects per hour"),
         outcome_svg=charts.outcome_donut(by_outcome(report.rows), "Outcome mix"),
         operator_svg=charts.operator_chart(ops, "Operator comparison"),
+        disposition_svg=charts.bar_list(
+            list((total.dispositions if total else {}).items()), "Dispositions"
+        ),
         columns=columns,
         rows=shown,
         has_total=report.grouping != Grouping.CAMPAIGN and bool(report.rows),

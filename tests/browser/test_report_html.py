@@ -37,7 +37,9 @@ async def test_report_html_in_chromium_draws_charts(
     await pool.execute(SEED.read_text())
     async with pool.acquire() as conn:
         who = await viewer(conn, "root")
-        request = ExportRequest("Cards", Grouping.DAY, ExportFormat.HTML)
+        request = ExportRequest(
+            "Cards", Grouping.DAY, ExportFormat.HTML, include_calls=True
+        )
         _, content = await build_export(
             conn, who, request, datetime(2026, 3, 3, tzinfo=UTC)
         )
@@ -65,6 +67,7 @@ async def test_report_html_in_chromium_draws_charts(
         "Calls and connects per hour",
         "Outcome mix",
         "Operator comparison",
+        "Dispositions",
     ]
     assert all(width > 200 for _, width, _ in charts)
     assert all(shapes > 0 for _, _, shapes in charts)

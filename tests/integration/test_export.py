@@ -13,9 +13,10 @@ import asyncpg
 import openpyxl
 import pytest
 
+from engine.reports import export
 from engine.reports.access import viewer
 from engine.reports.crypto import read_aes_zip
-from engine.reports.exceptions import AccessDeniedError, DecryptionError
+from engine.reports.exceptions import AccessDeniedError, DecryptionError, ExportError
 from engine.reports.export import (
     ExportFormat,
     ExportRequest,
@@ -232,3 +233,14 @@ async def test_encrypted_export_wrong_password_refused(
     assert read_aes_zip(out.read_bytes(), "S3cret-pass") == {"c.csv": content}
     with pytest.raises(DecryptionError, match="wrong password"):
         read_aes_zip(out.read_bytes(), "not-the-one")
+
+
+async def test_call_list_over_format_limit_refused(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(export.CALL_LIMITS, "html", 3)
+    with pytest.raises(ExportError, match=r"at most 3\); export them as csv"):
+        await _export(conn, "root", ExportFormat.HTML)
+    rows = _csv_rows(await _export(conn, "root", ExportFormat.CSV))
+
+    assert len(rows) == 8
