@@ -165,6 +165,8 @@ class OperatorService:
     async def set_ready(self, actor: Account) -> Session:
         """Back to ready from a pause, or end a wrap-up early."""
         session = await self._live(actor)
+        if session.state is SessionState.CONNECTING:
+            raise SessionStateError("the softphone has not answered yet")
 
         return await self.sessions.transition(
             session.id, SessionState.READY, self.clock.now()
