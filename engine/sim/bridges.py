@@ -89,7 +89,9 @@ class Bridges:
         kinds = [k.strip() for k in (kind or "mixing").split(",") if k.strip()]
         if not kinds or any(k not in BRIDGE_TYPES for k in kinds):
             raise AriResponseError(
-                500, "Unable to create bridge. Possible duplicate bridge id '(null)'"
+                500,
+                "Unable to create bridge. Possible duplicate bridge id '(null)'",
+                reason="Internal Error",
             )
         bridge_type = "holding" if "holding" in kinds else "mixing"
         bridge = Bridge(

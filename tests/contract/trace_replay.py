@@ -515,6 +515,16 @@ class Driver:
         ) as response:
             raw = await response.read()
             status, ctype = response.status, response.content_type
+            # aiohttp reports a missing Content-Type as application/octet-stream.
+            want_type = record["content_type"] or "application/octet-stream"
+            if ctype != want_type:
+                where = f"rest #{record['seq']} content type"
+                self.replay.mismatches.append(Mismatch(where, want_type, ctype))
+            if response.reason != record["reason"]:
+                where = f"rest #{record['seq']} reason"
+                self.replay.mismatches.append(
+                    Mismatch(where, record["reason"], response.reason)
+                )
         self._compare(record, status, ctype, raw)
         replay.requests += 1
 
