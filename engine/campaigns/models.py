@@ -129,7 +129,8 @@ def _check_spec(spec: CampaignSpec) -> None:
         )
     if not 1 <= spec.max_concurrent <= 10000:
         raise InvalidCampaignError("max concurrent calls must be 1 to 10000")
-    if not Decimal("0.001") <= Decimal(spec.calls_per_second) <= 1000:
+    cps = Decimal(spec.calls_per_second)
+    if not cps.is_finite() or not Decimal("0.001") <= cps <= 1000:
         raise InvalidCampaignError("calls per second must be 0.001 to 1000")
     if not 5 <= spec.ring_timeout_s <= 300:
         raise InvalidCampaignError("ring timeout must be 5 to 300 seconds")

@@ -43,7 +43,15 @@ def with_pool(op: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         async with database(settings) as pool:
             return await op(pool)
 
-    return run(go())
+    try:
+        return run(go())
+    except (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidCatalogNameError,
+    ) as exc:
+        raise click.ClickException(f"cannot reach the database: {exc}") from exc
 
 
 def resolve_actor(actor: str | None) -> str:
@@ -86,8 +94,8 @@ def campaign() -> None:
 @click.option("--max-concurrent", type=int, default=10, show_default=True)
 @click.option(
     "--cps",
-    type=Decimal,
-    default=Decimal(5),
+    type=float,
+    default=5.0,
     show_default=True,
     help="Calls started per second at most.",
 )
@@ -126,7 +134,7 @@ def create(
     kind: str,
     caller_id: str,
     max_concurrent: int,
-    cps: Decimal,
+    cps: float,
     ring_timeout: int,
     max_attempts: int,
     retries: tuple[str, ...],

@@ -257,3 +257,28 @@ async def test_campaign_pause_notifies_listener(outdial: Outdial, db_dsn: str):
         event = await asyncio.wait_for(queue.get(), timeout=10)
 
     assert event == CampaignEvent(1, CampaignState.PAUSED)
+
+
+def test_campaign_list_unreachable_database_fails_clearly():
+    result = offline("campaign", "list")
+
+    assert result.exit_code == 1
+    assert "cannot reach the database" in result.output
+
+
+@pytest.mark.parametrize("cps", ["0", "NaN", "inf", "5000"])
+def test_campaign_create_cps_out_of_range_refused(cps: str):
+    result = offline(
+        "campaign",
+        "create",
+        "x",
+        "--kind",
+        "survey",
+        "--caller-id",
+        "95555",
+        "--cps",
+        cps,
+    )
+
+    assert result.exit_code == 1
+    assert "calls per second must be 0.001 to 1000" in result.output
