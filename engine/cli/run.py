@@ -11,6 +11,7 @@ import click
 from engine.ari import AriClient
 from engine.cli.common import database, run, setup
 from engine.clock import SystemClock
+from engine.compliance.gate import ComplianceGate
 from engine.db.dsn import resolve_dsn
 from engine.dialer.engine import build_engine
 from engine.operators.wiring import build_operators
@@ -29,7 +30,12 @@ async def serve(settings: Settings, *, until_idle: bool = False) -> None:
         # Not "async with": the engine subscribes its handlers before connecting.
         ari = AriClient.from_settings(settings)
         try:
-            engine = build_engine(settings, pool, ari, SystemClock(), dsn=dsn)
+            # Every call passes the compliance gate: windows, do-not-call,
+            # approved caller ids, attempt limits.
+            gates = [ComplianceGate(settings)]
+            engine = build_engine(
+                settings, pool, ari, SystemClock(), gates=gates, dsn=dsn
+            )
             # Campaigns with settings.operators get operators; others the defaults.
             operators = build_operators(settings, pool, ari, SystemClock())
             operators.attach(engine)
