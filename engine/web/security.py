@@ -104,6 +104,11 @@ async def error_middleware(
             raise
         code = _CODES.get(exc.status, "http_error")
         return error_response(request, exc.status, code, exc.reason.lower())
+    except Exception:
+        # The HTTP boundary: a bug must not leak a traceback to the browser,
+        # and the page's script still gets the JSON error shape it reads.
+        log.exception("web_request_failed", path=request.path)
+        return error_response(request, 500, "internal_error", "internal error")
 
 
 def _operator_error(exc: OperatorError) -> tuple[int, str]:

@@ -174,10 +174,14 @@
   function submitDisposition(event) {
     event.preventDefault();
     return act(async () => {
-      await api("POST", "/api/calls/" + encodeURIComponent(view.callId) + "/disposition",
-        dispositionBody());
+      const saved = await api("POST",
+        "/api/calls/" + encodeURIComponent(view.callId) + "/disposition", dispositionBody());
       $("dispo-done").hidden = false;
-      flash("Disposition saved.", "ok");
+      if (saved.campaign_paused) {
+        flash("Disposition saved. The campaign paused itself: " + saved.campaign_paused);
+      } else {
+        flash("Disposition saved.", "ok");
+      }
       await refreshStats();
       await poll();
     });
