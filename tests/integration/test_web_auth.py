@@ -339,3 +339,19 @@ async def test_static_script_served_revalidated(client: TestClient) -> None:
     assert response.status == 200
     assert response.headers["Cache-Control"] == "no-cache"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_board_page_as_operator_is_403_page(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    await add_account(pool, clock, "op1")
+    await login(client, "op1")
+
+    page = await client.get("/board")
+    missing = await client.get("/no/such/page")
+
+    assert page.status == 403
+    assert page.content_type == "text/html"
+    assert "this needs the role director or admin" in await page.text()
+    assert missing.status == 404
+    assert missing.content_type == "text/html"
