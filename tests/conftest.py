@@ -74,6 +74,12 @@ def pg_template(pg_server: str) -> Iterator[str]:
         conn = await asyncpg.connect(_with_database(pg_server, name))
         try:
             await migrations.upgrade(conn)
+            # The institution's line, approved as a bank would before any
+            # campaign starts (compliance refuses unapproved caller ids).
+            await conn.execute(
+                "INSERT INTO approved_caller_ids (caller_id, label, added_by)"
+                " VALUES ('95555', 'test fixture: main line', 'tests')"
+            )
         finally:
             await conn.close()
 

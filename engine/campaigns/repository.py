@@ -153,6 +153,11 @@ async def change_state(
             raise IllegalTransitionError(
                 campaign.name, action, campaign.state, " or ".join(sorted(allowed))
             )
+        if action in ("start", "resume"):
+            # Compliance: an unapproved caller id or a bad window stops it here.
+            from engine.compliance.callerids import check_campaign_can_start
+
+            await check_campaign_can_start(conn, campaign)
         row = await conn.fetchrow(
             "UPDATE campaigns SET state = $2, state_reason = $3, updated_at = now()"
             " WHERE id = $1 RETURNING *",

@@ -249,3 +249,20 @@ async def test_gate_unknown_zone_counted_as_fallback(conn: asyncpg.Connection) -
 
     reason = await conn.fetchval("SELECT reason FROM contact_zone_fallbacks")
     assert reason == "the number maps to no time zone"
+
+
+async def test_campaign_start_unapproved_caller_id_refused(
+    conn: asyncpg.Connection,
+) -> None:
+    from engine.campaigns.models import CampaignSpec
+    from engine.campaigns.repository import change_state, create_campaign
+
+    await create_campaign(conn, CampaignSpec("q", "survey", "4001234567"), "t")
+    with pytest.raises(CallerIdNotApprovedError):
+        await change_state(conn, "q", "start", "t")
+    assert await conn.fetchval("SELECT state FROM campaigns") == "draft"
+
+    await callerids.approve(conn, "4001234567", label="survey line", actor="t")
+    started = await change_state(conn, "q", "start", "t")
+
+    assert started.state == "running"
