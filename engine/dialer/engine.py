@@ -84,6 +84,7 @@ class Engine:
             socket.gethostname(), os.getpid(), self.settings.ari_url
         )
         released = await self.repo.release_idle_leases()
+        await self.repo.release_recording_claims(self.recovery.clock.now())
         self.events.subscribe(self.ari)
         self.ari.on_reconnect(self.recovery.on_snapshot)
         await self.ari.connect()
@@ -142,6 +143,9 @@ class Engine:
         with contextlib.suppress(asyncio.CancelledError):
             await tasks[0]
         drained = await self._drain()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(10):
+                await self.archiver.run_once()
         for task in tasks[1:]:
             task.cancel()
         await asyncio.gather(*tasks[1:], return_exceptions=True)

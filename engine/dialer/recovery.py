@@ -29,7 +29,7 @@ from engine.dialer.models import OpenAttempt
 from engine.dialer.outcomes import Outcome
 from engine.dialer.pacing import Pacer
 from engine.dialer.repository import CallRepository
-from engine.dialer.services import CallService
+from engine.dialer.services import CallService, bridge_id_for
 
 log = structlog.get_logger(__name__)
 
@@ -130,9 +130,48 @@ class Recovery:
         )
         recording = await self.repo.recording_of(attempt.id)
         if recording is not None:
-            # The channel is gone, so its recording is complete on Asterisk.
-            await self.service.recording_finished(recording[1])
+            await self._recording_after_crash(recording[1])
         log.info("attempt_closed_on_recovery", outcome=outcome.value, reason=why)
+
+    async def _recording_after_crash(self, name: str) -> None:
+        # The channel is gone, so the recording is complete on Asterisk, unless
+        # the engine died between writing the row and starting the recording.
+        try:
+            await self.ari.get_stored_recording(name)
+        except AriNotFoundError:
+            if not await self._live_recording(name):
+                await self.repo.recording_failed_to_start(
+                    name, "recording never started: engine stopped"
+                )
+                log.error("recording_never_started", recording=name)
+                return
+        await self.service.recording_finished(name)
+
+    async def _live_recording(self, name: str) -> bool:
+        try:
+            await self.ari.get_live_recording(name)
+        except AriNotFoundError:
+            return False
+
+        return True
+
+    async def _ensure_recording(self, call: Call) -> None:
+        # An adopted answered call must be recording; start it if the engine
+        # died before it could.
+        name = call.recording_name
+        if name is None or call.bridge_id is None or await self._live_recording(name):
+            return
+        try:
+            await self.ari.get_stored_recording(name)
+            return
+        except AriNotFoundError:
+            pass
+        try:
+            await self.ari.record_bridge(call.bridge_id, name, if_exists="overwrite")
+        except AriError as exc:
+            await self.repo.recording_failed_to_start(name, str(exc))
+            raise
+        log.warning("recording_restarted", recording=name)
 
     async def _adopt(self, call: Call, attempt: OpenAttempt, channel: Channel) -> None:
         recording = await self.repo.recording_of(call.id)
@@ -140,7 +179,7 @@ class Recovery:
         if attempt.answered_at is not None or recording is not None:
             call.transition(ANSWERED)
             call.answered_at = attempt.answered_at or self.clock.now()
-            call.bridge_id = attempt.bridge_id
+            call.bridge_id = attempt.bridge_id or bridge_id_for(call.id)
             if recording is not None:
                 call.recording_id, call.recording_name = recording
             call.handler_task = self.service.spawn(self._resume(call))
@@ -162,6 +201,7 @@ class Recovery:
         # ``on_resumed``; otherwise the interrupted call is ended cleanly.
         resume = getattr(self.service.answer_handler, "on_resumed", None)
         try:
+            await self._ensure_recording(call)
             if resume is not None:
                 await resume(call)
             else:

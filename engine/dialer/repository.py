@@ -81,8 +81,11 @@ class CallRepository:
 
     async def heartbeat(self) -> None:
         """Stamp this engine alive and renew its contact and attempt leases."""
+        # Three separate statements, no transaction: end_attempt locks an
+        # attempt then its contact, so renewing both in one transaction here
+        # could deadlock with it.
         secs = float(self.lease_seconds)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             await conn.execute(
                 "UPDATE engines SET heartbeat_at = now() WHERE id = $1", self.engine_id
             )
@@ -459,3 +462,20 @@ class CallRepository:
         )
 
         return None if row is None else (row["id"], row["name"])
+
+    async def release_recording_claims(self, now: datetime) -> int:
+        """
+        At start-up: make this engine's queued recordings due at once.
+
+        A claim hides a recording from other archivers for a while; the claims
+        of a previous process with this engine id died with it.
+        """
+        result = await self.pool.execute(
+            "UPDATE recordings r SET next_fetch_at = $2 FROM call_attempts a"
+            " WHERE a.id = r.attempt_id AND a.engine_id = $1"
+            " AND r.state = 'finished' AND r.next_fetch_at > $2",
+            self.engine_id,
+            now,
+        )
+
+        return int(result.split()[-1])
