@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import asyncpg
+import phonenumbers
 import structlog
 
 from engine.campaigns.contactfile import (
@@ -176,7 +177,11 @@ async def import_contacts(
             report = _BadRowReport(
                 errors_path or _default_errors_path(path), columns.header
             )
-            region = region or target.default_region
+            region = (region or target.default_region).upper()
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ImportFileError(
+                    f"unknown region {region!r} (use a code such as CN)"
+                )
             reader = ContactReader(
                 rows, lambda: rows.line_num, columns, region, report, existing
             )

@@ -112,9 +112,10 @@ def campaign() -> None:
     "retries",
     multiple=True,
     metavar="OUTCOME=DELAY",
-    help="Retry after OUTCOME (" + ", ".join(RETRYABLE_OUTCOMES) + ") after "
-    "DELAY seconds (or 30m, 2h); repeat it. Outcomes not given are final. "
-    "Default: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_RETRY_DELAYS.items()),
+    help="Wait DELAY seconds (or 30m, 2h) before retrying after OUTCOME ("
+    + ", ".join(RETRYABLE_OUTCOMES)
+    + "); repeat it. Outcomes not given are final. Default: "
+    + ", ".join(f"{k}={v}" for k, v in DEFAULT_RETRY_DELAYS.items()),
 )
 @click.option(
     "--timezone",

@@ -308,3 +308,18 @@ def test_import_errors_option_writes_report_there(
         .startswith("7,invalid phone number 'abc'")
     )
     assert len(contacts(db_dsn)) == 5
+
+
+def test_import_unknown_region_loads_nothing(
+    db_dsn: str, campaign: str, tmp_path: Path
+):
+    path = tmp_path / "list.csv"
+    path.write_text(HEADER + GOOD_ROWS, encoding="utf-8")
+
+    result = run_cli(
+        db_dsn, "contacts", "import", campaign, str(path), "--region", "XX"
+    )
+
+    assert result.exit_code == 1
+    assert "unknown region 'XX'" in result.output
+    assert contacts(db_dsn) == {}
