@@ -130,6 +130,8 @@ class Bridges:
             return
         if ch.variables.get("BRIDGEPEER"):
             self._pbx.set_var(ch, "BRIDGEPEER", "")
+        if ch.variables.get("BRIDGEPVTCALLID"):
+            self._pbx.set_var(ch, "BRIDGEPVTCALLID", "")
         bridge.channels.remove(ch.id)
         self._emit(bridge, ch, "ChannelLeftBridge")
         self._update_peers(bridge)
@@ -196,7 +198,43 @@ class Bridges:
             if value and value != ch.variables.get("BRIDGEPEER"):
                 self._pbx.set_var(ch, "BRIDGEPEER", value)
         for ch in chans:
+            self._update_call_id(bridge, ch, chans)
             self._update_connected(bridge, ch, chans)
+
+    def _update_call_id(
+        self, bridge: Bridge, ch: Channel, chans: list[Channel]
+    ) -> None:
+        """BRIDGEPVTCALLID: the SIP Call-ID of a two-party bridge's PJSIP peer."""
+        others = [c for c in chans if c is not ch]
+        if len(others) + len(bridge.recorders) != 1 or not others:
+            return
+        peer = others[0]
+        if (
+            peer.tech == "PJSIP"
+            and ch.variables.get("BRIDGEPVTCALLID") != peer.protocol_id
+        ):
+            self._pbx.set_var(ch, "BRIDGEPVTCALLID", peer.protocol_id)
+
+    def refresh_peers(self, bridge_id: str | None) -> None:
+        """Asterisk re-announces BRIDGEPEER when a snoop attaches or detaches."""
+        bridge = self.all.get(bridge_id or "")
+        if bridge is None:
+            return
+        chans = [c for i in bridge.channels if (c := self._pbx.channels.get(i))]
+        for ch in chans:
+            if len(chans) + len(bridge.recorders) > 1 and ch.variables.get(
+                "BRIDGEPEER"
+            ):
+                self._pbx.set_var(ch, "BRIDGEPEER", ch.variables["BRIDGEPEER"])
+
+    def peer_of(self, ch: Channel) -> Channel | None:
+        """The other channel of a two-party bridge, if ``ch`` is in one."""
+        bridge = self.all.get(ch.bridge_id or "")
+        if bridge is None or bridge.recorders or len(bridge.channels) != 2:
+            return None
+        other = next(i for i in bridge.channels if i != ch.id)
+
+        return self._pbx.channels.get(other)
 
     def _update_connected(
         self, bridge: Bridge, ch: Channel, chans: list[Channel]

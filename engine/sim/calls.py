@@ -137,7 +137,7 @@ class LocalCall(Call):
         """Dial: the ``;2`` half starts its dialplan."""
         if self.role is None:
             # No such context: both halves die at once, cause 0, no Dial.
-            self.pbx.destroy(self.half, 0)
+            self._destroy_half(0)
             self.pbx.destroy(self.leg, 0)
             return
         self.dial("")
@@ -188,9 +188,15 @@ class LocalCall(Call):
         self.pending_caller = (party, presentation)
         self.later(0.02, self._apply_caller)
 
-    def _apply_caller(self) -> None:
+    def _destroy_half(self, cause: int) -> None:
+        # A caller update still queued is applied as the half goes away
+        # (traces 05 and 12 show it just after ChannelDestroyed).
+        self.pbx.destroy(self.half, cause)
+        self._apply_caller(even_dead=True)
+
+    def _apply_caller(self, even_dead: bool = False) -> None:
         half = self.half
-        if self.pending_caller is None or not half.alive:
+        if self.pending_caller is None or not (half.alive or even_dead):
             return
         (half.caller, presentation), self.pending_caller = self.pending_caller, None
         self.pbx.channel_event(
@@ -270,19 +276,19 @@ class LocalCall(Call):
         self.pbx.hangup_request(self.leg, cause)
         self.dial(dialstatus_for_cause(cause))
         self.pbx.finish(self.leg, cause)
-        self.pbx.destroy(self.half, cause)
+        self._destroy_half(cause)
 
     def _end_half(self, cause: int) -> None:
         if self.half.app_name == "Playback" and self.half.alive:
             self.pbx.set_var(self.half, "PLAYBACKSTATUS", "SUCCESS")
         self.pbx.hangup_request(self.half, 16, soft=True)
-        self.pbx.destroy(self.half, cause)
+        self._destroy_half(cause)
 
     def timeout(self) -> None:
         """No answer in time: cause 19 and no final Dial event."""
         if self.mode == "create":
             self.timeout_in_stasis()
-            self.pbx.destroy(self.half, 19)
+            self._destroy_half(19)
             return
         self.pbx.hangup_request(self.half, 19)
         self.pbx.destroy(self.leg, 19)
@@ -298,7 +304,7 @@ class LocalCall(Call):
         if self.half.alive:
             self.pbx.hangup_request(self.half, 16, soft=True)
         self.pbx.hangup_request(self.leg, cause)
-        self.pbx.destroy(self.half, cause)
+        self._destroy_half(cause)
         self.pbx.finish(self.leg, cause)
 
     def local_hangup(self, ch: Channel, cause: int) -> None:
@@ -309,7 +315,7 @@ class LocalCall(Call):
                 self.pbx.hangup_request(self.leg, cause)
             if not self.leg.answered and self.leg.alive:
                 self.dial(dialstatus_for_cause(cause))
-            self.pbx.destroy(self.half, cause)
+            self._destroy_half(cause)
             self.pbx.finish(self.leg, cause)
             return
         if ch.bridge_id is not None:
@@ -348,6 +354,7 @@ class PjsipCall(Call):
         self.cancel_timers()
         self.pbx.set_state(self.leg, "Up")
         self.leg.answered = True
+        self.leg.answered_at = self.pbx.clock.now()
         self.dial("ANSWER")
         self.enter_app()
         talk = self.behaviour.hangup_after
@@ -373,6 +380,7 @@ class PjsipCall(Call):
         if not self.leg.alive:
             return
         self.cancel_timers()
+        self.pbx.rtp_report(self.leg)
         self.pbx.hangup_request(self.leg, cause)
         if not self.leg.answered:
             self.dial(dialstatus_for_cause(cause))

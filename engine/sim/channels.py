@@ -108,6 +108,7 @@ class Channel:
     call: Any = None
     alive: bool = True
     answered: bool = False
+    answered_at: float = 0.0
     resting_app: tuple[str, str] = ("", "")
 
     def snapshot(self, channelvars: tuple[str, ...]) -> dict[str, Any]:

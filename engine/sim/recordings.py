@@ -84,21 +84,25 @@ class Recordings:
             raise bad_request("ifExists invalid")
         if fmt not in FORMATS:
             raise AriResponseError(422, "specified format is unknown on this system")
-        if name in self.live or (name in self.stored and if_exists == "fail"):
-            raise AriResponseError(
-                409, f"Recording '{name}' already exists and can not be overwritten"
-            )
         recorder = f"Recorder/ARI-{self._pbx.ids.pair_suffix()};2"
         self._pbx.ids.channel_id()
         self._pbx.ids.channel_id()
+        bridge = self._pbx.bridges.all.get(target_uri.partition(":")[2])
+        if target_uri.startswith("bridge:") and bridge is not None:
+            self._pbx.bridges.add_recorder(bridge, recorder)
+        if name in self.live or (name in self.stored and if_exists == "fail"):
+            # The recorder had already joined the bridge when the name
+            # clash is found; it leaves again (trace 07's BRIDGEPEER flips).
+            if bridge is not None:
+                self._pbx.bridges.remove_recorder(bridge, recorder)
+            raise AriResponseError(
+                409, f"Recording '{name}' already exists and can not be overwritten"
+            )
         rec = LiveRecording(
             name, fmt, target_uri, self._pbx.clock.now(), recorder, apps
         )
         self.live[name] = rec
         self._limit(rec, params.get("maxDurationSeconds"))
-        bridge = self._bridge_of(rec)
-        if bridge is not None:
-            self._pbx.bridges.add_recorder(bridge, recorder)
         self._pbx.hub.emit(
             apps, {"type": "RecordingStarted", "recording": rec.to_json()}
         )

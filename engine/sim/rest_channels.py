@@ -251,6 +251,7 @@ async def snoop(request: web.Request) -> web.Response:
     pbx.snoops.setdefault(target.id, []).append(ch)
     args = params.get("appArgs", "").split(",") if params.get("appArgs") else []
     pbx.subscribe(ch, app)
+    pbx.bridges.refresh_peers(target.bridge_id)
     if not args:
         # A race in Asterisk: the snapshot may be taken before the snoop
         # channel enters Stasis (trace 06, second snoop).

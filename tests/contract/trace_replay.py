@@ -14,8 +14,9 @@ The harness reads ``shared/ari/traces/NN-*.jsonl`` and, in order:
 - at the end, compares the events per entity (each channel, recording,
   playback, bridge, endpoint), in order: type, key sets and key values.
 
-Events that depend on media and timing Asterisk does not expose faithfully
-(``NOISE``) are left out of the comparison; the reasons are listed there.
+Every event is compared. Where the traces themselves show run-to-run
+variance (``FLOATING``, ``FRAME_DRIVEN``), those events are compared without
+their position; RTCP figures by variable name only.
 """
 
 import asyncio
@@ -171,27 +172,9 @@ def entity_ids(events: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
 
 # -- event comparison ---------------------------------------------------------
 
-# Left out of the comparison, with the reason:
-# - BRIDGEPEER / BRIDGEPVTCALLID and RTPAUDIOQOS* varsets: Asterisk re-emits
-#   them on media and bridge-technology changes at moments the traces show
-#   are irregular (trace 06 repeats them every few seconds while snooping).
-# - ChannelConnectedLine / ChannelCallerId after answer: connected-line
-#   updates that Asterisk propagates between bridge peers and Local halves.
-NOISY_VARIABLES = re.compile(r"^(BRIDGEPEER|BRIDGEPVTCALLID|RTPAUDIOQOS.*)$")
-
-
-def is_noise(event: dict[str, Any]) -> bool:
-    """Whether an event is left out of the comparison (see the note above)."""
-    if event["type"] == "ChannelVarset":
-        return bool(NOISY_VARIABLES.match(event["variable"]))
-    if event["type"] == "ChannelConnectedLine":
-        return True
-    if event["type"] == "ChannelCallerId":
-        return (
-            event.get("caller_presentation") != 0 or event["channel"]["state"] == "Up"
-        )
-
-    return False
+# Every event is compared. RTCP figures (``RTPAUDIOQOS*`` values) are
+# compared by name only: they are measurements of the media.
+RTP_FIGURES = re.compile(r"^RTPAUDIOQOS")
 
 
 def entity_of(
@@ -241,6 +224,8 @@ def signature(event: dict[str, Any]) -> dict[str, Any]:
     for name in SIGNATURE_FIELDS:
         if name in event:
             sig[name] = normalise(event[name])
+    if RTP_FIGURES.match(str(event.get("variable", ""))):
+        sig["value"] = "<rtcp figures>"
     holder = event.get("channel") or (
         event.get("peer") if event["type"] == "Dial" else None
     )
@@ -273,14 +258,29 @@ def signature(event: dict[str, Any]) -> dict[str, Any]:
 # - a PJSIP channel's ChannelStateChange to Ringing comes after its Dial
 #   RINGING in trace 13's 503 case and before it everywhere else.
 FLOATING = {"Busy": ("Ring", "Busy"), "Ringing": ("Down", "Ringing")}
+# Connected-line and caller-id updates travel as frames and are applied on a
+# channel's next voice frame (every 20 ms): one that comes milliseconds
+# before a hangup lands before or after it (traces 05 and 12 show it after
+# ChannelDestroyed). They are compared by type and presentation only.
+FRAME_DRIVEN = ("ChannelConnectedLine", "ChannelCallerId")
 
 
 def is_floating(sig: dict[str, Any]) -> bool:
-    """A state change that floats (see FLOATING)."""
+    """An event whose position floats (see FLOATING and FRAME_DRIVEN)."""
+    if sig["type"] in FRAME_DRIVEN:
+        return True
     if sig["type"] != "ChannelStateChange":
         return False
 
     return str(sig.get("state")).split("|")[-1] in FLOATING
+
+
+def _floating_view(sig: dict[str, Any]) -> dict[str, Any]:
+    if sig["type"] in FRAME_DRIVEN:
+        kept = ("type", "keys", "caller_presentation")
+        return {k: v for k, v in sig.items() if k in kept}
+
+    return sig
 
 
 def streams(
@@ -290,9 +290,7 @@ def streams(
     names: dict[str, tuple[str, int]] = {}
     grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for event in events:
-        key = entity_of(event, names)
-        if not is_noise(event):
-            grouped[key].append(signature(event))
+        grouped[entity_of(event, names)].append(signature(event))
     for key, sigs in grouped.items():
         for state, merged in FLOATING.items():
             if any(
@@ -302,9 +300,11 @@ def streams(
                 for sig in sigs:
                     if sig.get("state") in merged:
                         sig["state"] = "|".join(merged)
-        grouped[key] = [s for s in sigs if not is_floating(s)] + [
-            s for s in sigs if is_floating(s)
-        ]
+        floating = sorted(
+            (_floating_view(s) for s in sigs if is_floating(s)),
+            key=lambda s: json.dumps(s, sort_keys=True),
+        )
+        grouped[key] = [s for s in sigs if not is_floating(s)] + floating
 
     return grouped
 
