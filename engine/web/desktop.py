@@ -14,7 +14,9 @@ The operator desktop: the page, and the small JSON API its script polls.
 
 Every read and change goes through ``engine.operators.service``, which checks
 that a call is the operator's own and masks the customer until the identity
-check is recorded (that reveal is audited there). The page polls
+check is recorded (that reveal is audited there); a call whose wrap-up ran
+out before its disposition stays on the desktop (``engine.web.pending``). The
+page polls
 ``/api/desktop`` once a second; it costs a handful of indexed queries.
 """
 
@@ -45,6 +47,7 @@ from engine.web.inputs import (
     read_json,
     text_field,
 )
+from engine.web.pending import pending_call
 from engine.web.render import render
 from engine.web.scripts import fill_script
 
@@ -82,12 +85,18 @@ async def _snapshot(request: web.Request, account: Account) -> dict[str, Any]:
     now = ctx(request).clock.now()
     session = await operators.session(account)
     call = await operators.current_call(account)
+    pending = call is None
+    if pending:
+        call = await pending_call(ctx(request).pool, account, now)
+    view = await _call_view(request, account, call) if call else None
+    if view is not None:
+        view["pending"] = pending
 
     return {
         "operator": {"id": account.id, "name": account.name},
         "now": now.isoformat(),
         "session": _session_view(session, now),
-        "call": await _call_view(request, account, call) if call else None,
+        "call": view,
         "campaigns": [] if session else await _open_campaigns(request),
     }
 

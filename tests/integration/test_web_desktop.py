@@ -454,3 +454,27 @@ async def test_escalation_acknowledged_by_director_not_operator(
     assert again.status == 409
     row = await pool.fetchrow("SELECT state, acknowledged_by FROM escalations")
     assert (row["state"], row["acknowledged_by"]) == ("acknowledged", "boss")
+
+
+async def test_call_after_wrap_up_without_disposition_stays_pending(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    call_id = await seed_call(pool, clock, "op1")
+    await seed_call(pool, clock, "op2")
+    repo = SessionRepository(pool)
+    session = await repo.live_for("op1")
+    assert session is not None
+    await repo.transition(session.id, SessionState.WRAP_UP, clock.now(), wrap_up_s=5)
+    await repo.transition(session.id, SessionState.READY, clock.now())
+
+    waiting = (await _snapshot(client))["call"]
+    status, _ = await _post(
+        client, f"/api/calls/{call_id}/disposition", {"outcome": "hardship"}
+    )
+    after = (await _snapshot(client))["call"]
+
+    assert (waiting["id"], waiting["pending"]) == (call_id, True)
+    assert waiting["customer"]["masked"] is True
+    assert CUSTOMER_PHONE not in str(waiting)
+    assert status == 201
+    assert after is None

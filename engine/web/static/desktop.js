@@ -76,9 +76,10 @@
     $("cust-name").textContent = call.customer.name || "—";
     $("cust-phone").textContent = call.customer.phone;
     $("call-campaign").textContent = call.campaign.name;
+    const since = new Date(call.bridged_at).toLocaleTimeString();
     $("call-status").textContent = call.disposition
       ? "disposed: " + outcomeLabel(call, call.disposition)
-      : "since " + new Date(call.bridged_at).toLocaleTimeString();
+      : (call.pending ? "ended, awaiting disposition (from " + since + ")" : "since " + since);
     $("identity-box").dataset.verified = String(call.identity_verified);
     $("btn-verified").hidden = call.identity_verified;
     $("identity-note").textContent = call.identity_verified
