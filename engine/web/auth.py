@@ -45,7 +45,8 @@ async def session_middleware(
 ) -> web.StreamResponse:
     """Find the request's session from its cookie, if it has a live one."""
     token = request.cookies.get(COOKIE)
-    if token and len(token) <= 100:
+    # Static files need no session: spare the database a lookup per asset.
+    if token and len(token) <= 100 and not request.path.startswith("/static/"):
         session = await ctx(request).sessions.find(token)
         if session is not None:
             request[SESSION_KEY] = session
