@@ -147,7 +147,7 @@ class RandomModel:
         kind = rng.choices(list(weights), list(weights.values()))[0]
         if kind == "no_answer":
             return Behaviour.no_answer()
-        factory = getattr(Behaviour, kind)
+        factory: Callable[..., Behaviour] = getattr(Behaviour, kind)
 
         return factory(after=ring if kind != "busy" else min(ring, 3.0))
 

@@ -140,9 +140,10 @@ class Recordings:
         duration = max(math.floor(self._pbx.clock.now() - rec.started), 0)
         self.stored[rec.name] = StoredRecording(rec.name, rec.format, duration)
         self._write(rec.name, duration)
-        event = {"type": "RecordingFinished", "recording": rec.to_json("done")}
-        event["recording"]["duration"] = duration
-        self._pbx.hub.emit(rec.apps, event)
+        finished = {**rec.to_json("done"), "duration": duration}
+        self._pbx.hub.emit(
+            rec.apps, {"type": "RecordingFinished", "recording": finished}
+        )
         bridge = self._bridge_of(rec)
         if bridge is not None:
             self._pbx.bridges.remove_recorder(bridge, rec.recorder)

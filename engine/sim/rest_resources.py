@@ -157,15 +157,15 @@ def _sources(params: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _check_source(pbx: Pbx, scheme: str, ident: str) -> None:
-    exists = {
-        "channel": lambda: ident in pbx.channels,
-        "bridge": lambda: ident in pbx.bridges.all,
-        "endpoint": lambda: (
-            ident.startswith("PJSIP")
-            and (ident == "PJSIP" or ident.partition("/")[2] in pbx.softphones.phones)
-        ),
-        "deviceState": lambda: True,
-    }[scheme]()
+    if scheme == "channel":
+        exists = ident in pbx.channels
+    elif scheme == "bridge":
+        exists = ident in pbx.bridges.all
+    elif scheme == "endpoint":
+        tech, _, resource = ident.partition("/")
+        exists = tech == "PJSIP" and (not resource or resource in pbx.softphones.phones)
+    else:
+        exists = True
     if not exists:
         raise AriResponseError(422, "Event source does not exist")
 
