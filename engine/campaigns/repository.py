@@ -135,6 +135,17 @@ async def list_campaigns(
     return [Campaign.from_row(r) for r in rows]
 
 
+async def contact_totals(conn: Executor) -> dict[int, tuple[int, int]]:
+    """Per campaign id: (contacts, contacts still to call)."""
+    rows = await conn.fetch(
+        "SELECT campaign_id, count(*) AS total,"
+        " count(*) FILTER (WHERE state IN ('pending', 'leased')) AS open"
+        " FROM contacts GROUP BY campaign_id"
+    )
+
+    return {r["campaign_id"]: (r["total"], r["open"]) for r in rows}
+
+
 async def change_state(
     pool: Executor, ref: str | int, action: str, actor: str, reason: str | None = None
 ) -> Campaign:

@@ -167,18 +167,37 @@ def create(
 
 @campaign.command(name="list")
 def list_() -> None:
-    """List every campaign."""
-    campaigns = with_pool(repository.list_campaigns)
+    """List every campaign with its contact counts."""
+
+    async def load(
+        pool: asyncpg.Pool,
+    ) -> tuple[list[Campaign], dict[int, tuple[int, int]]]:
+        return await repository.list_campaigns(pool), await repository.contact_totals(
+            pool
+        )
+
+    campaigns, totals = with_pool(load)
     table = Table(title="campaigns")
-    for column in ("id", "name", "kind", "state", "caller id", "calls", "cps"):
+    for column in (
+        "id",
+        "name",
+        "kind",
+        "state",
+        "contacts",
+        "to call",
+        "calls",
+        "cps",
+    ):
         table.add_column(column, no_wrap=column == "name")
     for c in campaigns:
+        total, still_open = totals.get(c.id, (0, 0))
         table.add_row(
             str(c.id),
             c.name,
             str(c.kind),
             str(c.state),
-            c.caller_id,
+            str(total),
+            str(still_open),
             str(c.max_concurrent),
             _fmt_cps(c.calls_per_second),
         )

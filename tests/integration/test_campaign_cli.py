@@ -126,16 +126,27 @@ def test_campaign_create_bad_retry_syntax_refused():
     assert "'busy' is not OUTCOME=SECONDS" in result.output
 
 
-def test_campaign_list_and_show_print_tables(outdial: Outdial):
+def test_campaign_list_and_show_print_tables(outdial: Outdial, db_dsn: str):
     create(outdial, "card-q1")
     create(outdial, "fraud-dec")
+    fetch(
+        db_dsn,
+        "INSERT INTO contacts (campaign_id, phone, state) VALUES"
+        " (2, '+8613800138000', 'pending'), (2, '+8613800138001', 'done'),"
+        " (2, '+8613800138002', 'leased')",
+    )
 
     listing = outdial("campaign", "list")
     shown = outdial("campaign", "show", "fraud-dec")
 
+    rows = {
+        cells[1]: cells
+        for line in listing.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 8
+    }
     assert listing.exit_code == 0
-    assert "card-q1" in listing.stdout
-    assert "fraud-dec" in listing.stdout
+    assert rows["card-q1"][2:6] == ["card_renewal", "draft", "0", "0"]
+    assert rows["fraud-dec"][4:6] == ["3", "2"]
     assert "no_answer after 1800s" in shown.stdout
     assert "Asia/Shanghai" in shown.stdout
 
