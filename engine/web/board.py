@@ -5,6 +5,11 @@ open escalations, for directors and admins only.
     GET /board          the page (filled by board.js)
     GET /api/board      one JSON snapshot; the page polls it every 2 seconds
     POST /api/escalations/{id}/acknowledge   a director has handled it
+    POST /api/calls/{id}/supervise           {"mode": "listen"|"whisper"|"barge"}
+    POST /api/supervisions/{id}/end          leave a supervised call
+
+Supervision works from this process too: the request is a row and a NOTIFY,
+and the engine holding the operator's leg calls the director's softphone.
 
 The snapshot is ``OperatorService.board`` (which also feeds
 ``outdial campaign status --watch``) plus each campaign's contacts by state,
@@ -20,10 +25,19 @@ from engine.operators.board import Board
 from engine.operators.service import Escalation
 from engine.web.auth import SUPERVISORS, account_of, login_required
 from engine.web.context import ctx
+from engine.web.exceptions import ApiError
+from engine.web.inputs import read_json, text_field
 from engine.web.render import render
 
 routes = web.RouteTableDef()
 
+MODES = ("listen", "whisper", "barge")
+_MINE = """
+SELECT id, call_id, mode, supervisor_channel_id IS NOT NULL AS joined, started_at
+FROM supervision_sessions
+WHERE supervisor_id = $1 AND ended_at IS NULL
+ORDER BY started_at
+"""
 _CONTACTS = """
 SELECT campaign_id, state, count(*) AS n FROM contacts
 WHERE campaign_id = ANY($1::bigint[]) GROUP BY campaign_id, state
@@ -48,8 +62,44 @@ async def board_snapshot(request: web.Request) -> web.Response:
     contacts = await _contacts_by_state(
         request, [c.campaign_id for c in board.campaigns]
     )
+    body = _board_view(board, escalations[:50], contacts)
+    body["supervising"] = [
+        dict(r) | {"started_at": r["started_at"].isoformat()}
+        for r in await ctx(request).pool.fetch(_MINE, account.id)
+    ]
 
-    return web.json_response(_board_view(board, escalations[:50], contacts))
+    return web.json_response(body)
+
+
+@routes.post("/api/calls/{call_id}/supervise")
+@login_required(*SUPERVISORS)
+async def supervise(request: web.Request) -> web.Response:
+    """Listen in on, whisper to or barge into a live call."""
+    body = await read_json(request, {"mode"})
+    mode = text_field(body, "mode", required=True, max_length=20)
+    if mode not in MODES:
+        raise ApiError(422, "invalid_field", f"mode must be one of {', '.join(MODES)}")
+    call_id = request.match_info["call_id"]
+    supervision_id = await ctx(request).operators.supervise(
+        await account_of(request), call_id, mode
+    )
+
+    return web.json_response(
+        {"supervision_id": supervision_id, "call_id": call_id, "mode": mode},
+        status=201,
+    )
+
+
+@routes.post(r"/api/supervisions/{supervision_id:\d+}/end")
+@login_required(*SUPERVISORS)
+async def end_supervision(request: web.Request) -> web.Response:
+    """Leave a supervised call."""
+    supervision_id = int(request.match_info["supervision_id"])
+    await ctx(request).operators.end_supervision(
+        await account_of(request), supervision_id
+    )
+
+    return web.json_response({"supervision_id": supervision_id, "ended": True})
 
 
 @routes.post(r"/api/escalations/{escalation_id:\d+}/acknowledge")

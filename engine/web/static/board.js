@@ -5,6 +5,24 @@
   const { api, ApiError, flash, fillTable, duration, every } = outdial;
   const $ = (id) => document.getElementById(id);
 
+  function button(label, data) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    Object.assign(b.dataset, data);
+    return b;
+  }
+
+  async function act(task) {
+    try {
+      await task();
+      await poll();
+    } catch (err) {
+      if (err instanceof ApiError) flash(err.message);
+      else throw err;
+    }
+  }
+
   function percent(x) {
     return (x * 100).toFixed(1) + " %";
   }
@@ -29,13 +47,30 @@
       (o) => o.calls_taken,
     ]);
     rows.forEach((tr, i) => { tr.dataset.state = data.operators[i].state; });
-    fillTable($("board-calls"), data.calls, [
+    const calls = fillTable($("board-calls"), data.calls, [
       (c) => c.campaign,
       (c) => c.phone,
       (c) => c.state,
       (c) => c.operator || "waiting",
       (c) => (c.duration_s === null ? "" : duration(c.duration_s)),
+      () => "",
     ]);
+    calls.forEach((tr, i) => {
+      if (!data.calls[i].operator) return;
+      ["listen", "whisper", "barge"].forEach((mode) => {
+        tr.lastChild.appendChild(button(mode, { call: data.calls[i].id, mode }));
+      });
+    });
+    $("supervising-card").hidden = data.supervising.length === 0;
+    const mine = fillTable($("board-supervising"), data.supervising, [
+      (v) => v.call_id,
+      (v) => v.mode,
+      (v) => (v.joined ? "connected" : "calling your phone…"),
+      () => "",
+    ]);
+    mine.forEach((tr, i) => {
+      tr.lastChild.appendChild(button("leave", { end: String(data.supervising[i].id) }));
+    });
     $("esc-summary").textContent = data.open_escalations + " open";
     const escalations = fillTable($("board-escalations"), data.escalations, [
       (e) => e.kind,
@@ -65,16 +100,19 @@
     ]);
   }
 
-  $("board-escalations").addEventListener("click", async (event) => {
+  $("board-escalations").addEventListener("click", (event) => {
     const id = event.target.dataset && event.target.dataset.id;
-    if (!id) return;
-    try {
-      await api("POST", "/api/escalations/" + id + "/acknowledge", {});
-      await poll();
-    } catch (err) {
-      if (err instanceof ApiError) flash(err.message);
-      else throw err;
-    }
+    if (id) act(() => api("POST", "/api/escalations/" + id + "/acknowledge", {}));
+  });
+  $("board-calls").addEventListener("click", (event) => {
+    const d = event.target.dataset || {};
+    if (!d.call) return;
+    act(() => api("POST", "/api/calls/" + encodeURIComponent(d.call) + "/supervise",
+      { mode: d.mode }));
+  });
+  $("board-supervising").addEventListener("click", (event) => {
+    const d = event.target.dataset || {};
+    if (d.end) act(() => api("POST", "/api/supervisions/" + d.end + "/end", {}));
   });
 
   every(2000, poll);
