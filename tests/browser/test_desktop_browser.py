@@ -6,7 +6,8 @@ builds it) dials through the project's ARI simulator; the web app is served
 on a local port on top of the engine's own operators service. In the browser
 the operator signs in, starts the shift (the engine calls the simulated
 softphone), takes the customer the engine bridges to them, verifies the
-identity, and saves a disposition. A screenshot lands in tests/artifacts/.
+identity, and saves a disposition; then a director finds the call on the live
+board and listens in. Screenshots land in tests/artifacts/.
 """
 
 import asyncio
@@ -82,13 +83,15 @@ async def _seed(pool: asyncpg.Pool, sim: Simulator) -> int:
         now,
     )
     await pool.execute(
-        "INSERT INTO operators (id, name, role, password_hash, password_changed_at,"
-        " password_expires_at, must_change_password) VALUES ('boss', 'Zhao Min',"
-        " 'director', $1, $2, $2::timestamptz + interval '90 days', false)",
+        "INSERT INTO operators (id, name, role, endpoint, password_hash,"
+        " password_changed_at, password_expires_at, must_change_password)"
+        " VALUES ('boss', 'Zhao Min', 'director', 'PJSIP/6100', $1, $2,"
+        " $2::timestamptz + interval '90 days', false)",
         FAST_HASHER.hash(PASSWORD),
         now,
     )
     sim.softphones.register("6007", answer_after=0.5)
+    sim.softphones.register("6100", answer_after=0.5)
     # The customer answers after 2 simulated seconds and stays on the line
     # (an hour, simulated) until the test hangs up.
     sim.parties.set(PHONE.lstrip("+"), Behaviour.answer(after=2.0, hangup_after=3600))
@@ -154,6 +157,10 @@ async def _board(page: Any, base: str, artifacts: Path) -> str:
     row = page.locator("#board-operators tbody tr[data-state=on_call]")
     await expect(row).to_have_count(1)
     await expect(page.locator("#board-campaigns tbody tr")).to_have_count(1)
+    # Listen in: the engine calls the director's softphone and joins it.
+    await page.click("#board-calls button[data-mode=listen]")
+    joined = page.locator("#board-supervising tbody tr td:nth-child(3)")
+    await expect(joined).to_have_text("connected", timeout=10_000)
     await page.screenshot(path=str(artifacts / "board.png"), full_page=True)
 
     return await row.inner_text()
@@ -214,5 +221,8 @@ async def test_desktop_operator_takes_call_and_disposes_in_browser(
     )
     assert bridged == "op7"
     assert board_line.startswith("op7")
+    listened = await pool.fetchrow("SELECT * FROM supervision_sessions")
+    assert (listened["supervisor_id"], listened["mode"]) == ("boss", "listen")
+    assert listened["supervisor_channel_id"] is not None
     for shot in ("desktop_call.png", "desktop.png", "board.png"):
         assert (artifacts / shot).stat().st_size > 10_000
