@@ -91,7 +91,7 @@ async def time_import(dsn: str, path: Path) -> None:
         await conn.close()
     print(
         f"import: {result.lines:,} lines in {took:.1f} s = {result.lines / took:,.0f}"
-        f" lines/s; {result.added:,} added, {result.renewed:,} duplicates merged,"
+        f" lines/s; {result.numbers:,} distinct numbers listed,"
         f" {result.rejected_count:,} rejected"
     )
 
@@ -104,7 +104,8 @@ async def time_checks(dsn: str, checks: int) -> None:
             listed = [
                 r["phone"]
                 for r in await conn.fetch(
-                    "SELECT phone FROM dnc_entries TABLESAMPLE SYSTEM (1) LIMIT $1",
+                    "SELECT '+' || p AS phone FROM dnc_list_blocks"
+                    " TABLESAMPLE SYSTEM (5), unnest(phones) AS p LIMIT $1",
                     checks // 2,
                 )
             ]

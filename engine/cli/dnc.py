@@ -15,7 +15,13 @@ from engine.campaigns.phones import normalise
 from engine.cli.campaign import actor_option, resolve_actor, with_pool
 from engine.clock import SystemClock
 from engine.compliance import dnc as dnc_list
-from engine.compliance.dncimport import ImportResult, export_csv, import_file
+from engine.compliance.dncimport import (
+    ImportResult,
+    export_csv,
+    import_file,
+    list_lists,
+    remove_list,
+)
 from engine.settings import get_settings
 
 SHOWN_REJECTED = 20
@@ -96,17 +102,47 @@ def add(
 @click.option("--reason", required=True, help="Why the entry is removed (required).")
 @actor_option
 def remove(phone: str, scope: str, reason: str, actor: str | None) -> None:
-    """Stop an entry suppressing PHONE; the entry is kept, marked removed."""
+    """Stop PHONE being suppressed for a scope (entries and lists are kept)."""
     number = _phone(phone)
 
-    async def go(pool: asyncpg.Pool) -> dnc_list.DncEntry:
+    async def go(pool: asyncpg.Pool) -> list[dnc_list.DncEntry]:
         async with pool.acquire() as conn:
             return await dnc_list.remove_entry(
                 conn, number, scope=scope, actor=resolve_actor(actor), reason=reason
             )
 
-    entry = with_pool(go)
-    click.echo(f"removed entry {entry.id} ({entry.phone}, {entry.scope})")
+    for entry in with_pool(go):
+        where = f"list {entry.list_id}" if entry.list_id else f"entry {entry.id}"
+        click.echo(f"removed {entry.phone} ({entry.scope}) from {where}")
+
+
+@dnc.command(name="remove-list")
+@click.argument("list_id", type=int)
+@click.option("--reason", required=True, help="Why the list is withdrawn (required).")
+@actor_option
+def remove_list_(list_id: int, reason: str, actor: str | None) -> None:
+    """Stop a whole imported list suppressing (it is kept, marked removed)."""
+
+    async def go(pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn:
+            await remove_list(conn, list_id, actor=resolve_actor(actor), reason=reason)
+
+    with_pool(go)
+    click.echo(f"list {list_id} removed")
+
+
+@dnc.command(name="lists")
+def lists_() -> None:
+    """Show the imported lists."""
+    for r in with_pool(list_lists):
+        state = "live" if r["removed_at"] is None else f"removed: {r['removal_reason']}"
+        expires = (
+            "" if r["expires_at"] is None else f" until {r['expires_at']:%Y-%m-%d}"
+        )
+        click.echo(
+            f"{r['id']:>5}  {r['scope']:<12} {r['source']:<16} {r['numbers']:>10,}"
+            f"  {r['added_at']:%Y-%m-%d} {r['file_name'] or ''}{expires}  {state}"
+        )
 
 
 @dnc.command()
@@ -134,14 +170,15 @@ def check(phone: str, kind: str) -> None:
 
 def _print_history(entries: list[dnc_list.DncEntry]) -> None:
     table = Table(title="entries")
-    for column in ("id", "scope", "source", "reason", "added", "expires", "removed"):
+    for column in ("entry/list", "scope", "source", "reason", "added", "expires"):
         table.add_column(column)
+    table.add_column("removed")
     for e in entries:
         removed = ""
         if e.removed_at is not None:
             removed = f"{e.removed_at:%Y-%m-%d} by {e.removed_by}: {e.removal_reason}"
         table.add_row(
-            str(e.id),
+            f"list {e.list_id}" if e.list_id else str(e.id),
             e.scope,
             e.source,
             e.reason,
@@ -169,6 +206,9 @@ def _print_history(entries: list[dnc_list.DncEntry]) -> None:
 )
 @click.option("--region", help="Region for numbers without +country code.")
 @click.option("--strict", is_flag=True, help="Load nothing if any line is bad.")
+@click.option(
+    "--replaces", type=int, help="Id of a list this one supersedes (it is removed)."
+)
 @actor_option
 def import_(
     file: Path,
@@ -178,6 +218,7 @@ def import_(
     expires: datetime | None,
     region: str | None,
     strict: bool,
+    replaces: int | None,
     actor: str | None,
 ) -> None:
     """Load FILE: one number per line, or a CSV with the number first."""
@@ -195,12 +236,13 @@ def import_(
                 expires_at=_expiry(expires),
                 region=region or get_settings().default_region,
                 strict=strict,
+                replaces=replaces,
             )
 
     result = with_pool(go)
     click.echo(
-        f"{result.lines} lines: {result.added} added, {result.renewed} already listed"
-        f" (renewed), {result.rejected_count} rejected,"
+        f"{result.lines} lines: list {result.list_id} holds {result.numbers} numbers,"
+        f" {result.rejected_count} rejected,"
         f" {result.suppressed_contacts} pending contacts suppressed"
     )
     for bad in result.rejected[:SHOWN_REJECTED]:

@@ -8,10 +8,13 @@ that makes it. Adding an entry also marks the number's pending contacts in
 matching campaigns ``suppressed`` at once; leased contacts are stopped by the
 gate right before their originate.
 
-Bulk loads live in ``engine.compliance.dncimport``.
+Bulk lists (``outdial dnc import``) live in ``dnc_lists`` with their numbers
+in sorted blocks (see ``engine.compliance.dncimport``); a number is
+suppressed if a live single entry or a live list covers it, and removing it
+removes its entry and excludes it from every live list that has it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +38,24 @@ _CHECK = (
     "SELECT * FROM dnc_entries WHERE phone = $1 AND "
     + _ACTIVE.format(now="$3", kind="$2")
     + " ORDER BY scope = 'all' DESC, added_at DESC LIMIT 1"
+)
+# One probe per live list: the block whose first number is the greatest not
+# above the number, then a scan of that block's few hundred numbers.
+_LIST_CHECK = """
+SELECT l.* FROM dnc_lists l
+CROSS JOIN LATERAL (
+    SELECT b.phones FROM dnc_list_blocks b
+    WHERE b.list_id = l.id AND b.first_phone <= $1
+    ORDER BY b.first_phone DESC LIMIT 1
+) b
+WHERE {live} $1 = ANY (b.phones)
+  AND NOT EXISTS (SELECT 1 FROM dnc_list_exclusions x
+                  WHERE x.list_id = l.id AND x.phone = $2)
+ORDER BY l.scope = 'all' DESC, l.added_at DESC
+"""
+_LIVE_LIST = (
+    "l.removed_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > $4)"
+    " AND l.scope IN ('all', $3) AND"
 )
 _UPSERT = """
 INSERT INTO dnc_entries (phone, scope, source, reason, added_by, added_at,
@@ -91,15 +112,25 @@ class DncEntry:
     removed_at: datetime | None = None
     removed_by: str | None = None
     removal_reason: str | None = None
+    list_id: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> "DncEntry":
         """Build from a ``dnc_entries`` row."""
-        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+        return cls(**{f: row.get(f) for f in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_list(cls, row: Any, phone: str) -> "DncEntry":
+        """Build from a ``dnc_lists`` row, for one number on the list."""
+        fields = {f: row.get(f) for f in cls.__dataclass_fields__}
+
+        return cls(**{**fields, "phone": phone, "list_id": row["id"]})
 
     def describe(self) -> str:
         """One line for people: source, scope, reason and expiry."""
         text = f"{self.source} ({self.scope})"
+        if self.list_id is not None:
+            text = f"list {self.list_id}, {text}"
         if self.reason:
             text += f": {self.reason}"
         if self.expires_at is not None:
@@ -130,20 +161,68 @@ def check_source(source: str) -> str:
 async def find_active(
     conn: asyncpg.Connection | asyncpg.Pool, phone: str, kind: str, now: datetime
 ) -> DncEntry | None:
-    """The live entry that suppresses ``phone`` for ``kind`` at ``now``, if any."""
+    """The live entry or list that suppresses ``phone`` for ``kind`` at ``now``."""
     row = await conn.fetchrow(_CHECK, phone, kind, now)
-    return None if row is None else DncEntry.from_row(row)
+    if row is not None:
+        return DncEntry.from_row(row)
+    listed = await conn.fetchrow(
+        _LIST_CHECK.format(live=_LIVE_LIST) + " LIMIT 1",
+        _digits(phone),
+        phone,
+        kind,
+        now,
+    )
+
+    return None if listed is None else DncEntry.from_list(listed, phone)
+
+
+def _digits(phone: str) -> int:
+    """E.164 text as the bigint the list blocks hold."""
+    if not (phone.startswith("+") and phone[1:].isdigit()):
+        raise DncError(f"{phone!r} is not an E.164 phone number")
+    return int(phone[1:])
 
 
 async def history(
     conn: asyncpg.Connection | asyncpg.Pool, phone: str
 ) -> list[DncEntry]:
-    """Every entry ever made for a number, newest first."""
+    """Every entry and list that ever covered a number, newest first."""
     rows = await conn.fetch(
         "SELECT * FROM dnc_entries WHERE phone = $1 ORDER BY added_at DESC, id DESC",
         phone,
     )
-    return [DncEntry.from_row(r) for r in rows]
+    lists = await conn.fetch(_LIST_HISTORY, _digits(phone), phone)
+    found = [DncEntry.from_row(r) for r in rows]
+    found += [_listed(r, phone) for r in lists]
+
+    return sorted(found, key=lambda e: e.added_at, reverse=True)
+
+
+_LIST_HISTORY = """
+SELECT l.*, x.removed_at AS x_removed_at, x.removed_by AS x_removed_by,
+    x.removal_reason AS x_removal_reason
+FROM dnc_lists l
+CROSS JOIN LATERAL (
+    SELECT b.phones FROM dnc_list_blocks b
+    WHERE b.list_id = l.id AND b.first_phone <= $1
+    ORDER BY b.first_phone DESC LIMIT 1
+) b
+LEFT JOIN dnc_list_exclusions x ON x.list_id = l.id AND x.phone = $2
+WHERE $1 = ANY (b.phones)
+"""
+
+
+def _listed(row: Any, phone: str) -> DncEntry:
+    entry = DncEntry.from_list(row, phone)
+    if entry.removed_at is None and row["x_removed_at"] is not None:
+        return replace(
+            entry,
+            removed_at=row["x_removed_at"],
+            removed_by=row["x_removed_by"],
+            removal_reason=row["x_removal_reason"],
+        )
+
+    return entry
 
 
 async def add_entry(
@@ -202,8 +281,12 @@ async def add_entry(
 
 async def remove_entry(
     conn: asyncpg.Connection, phone: str, *, scope: str, actor: str, reason: str
-) -> DncEntry:
-    """Stop a live entry suppressing; the reason is required and audited."""
+) -> list[DncEntry]:
+    """
+    Stop a number being suppressed for ``scope``: its live entry is marked
+    removed and it is excluded from every live list of that scope holding
+    it. The reason is required; each change is audited. Returns what stopped.
+    """
     scope = check_scope(scope)
     if not reason.strip():
         raise DncError("removing a do-not-call entry needs a reason")
@@ -217,21 +300,55 @@ async def remove_entry(
             actor,
             reason.strip(),
         )
-        if row is None:
+        removed = [] if row is None else [DncEntry.from_row(row)]
+        for entry in removed:
+            await audit(
+                conn,
+                actor,
+                "dnc_removed",
+                "dnc_entry",
+                entry.id,
+                scope=scope,
+                reason=reason,
+            )
+        removed += await _exclude_from_lists(conn, phone, scope, actor, reason.strip())
+        if not removed:
             raise DncError(f"no do-not-call entry for that number with scope {scope}")
-        entry = DncEntry.from_row(row)
+    log.info("dnc_entry_removed", removed=len(removed), scope=scope)
+
+    return removed
+
+
+async def _exclude_from_lists(
+    conn: asyncpg.Connection, phone: str, scope: str, actor: str, reason: str
+) -> list[DncEntry]:
+    lists = await conn.fetch(
+        _LIST_CHECK.replace("{live}", "l.removed_at IS NULL AND l.scope = $3 AND"),
+        _digits(phone),
+        phone,
+        scope,
+    )
+    for listed in lists:
+        await conn.execute(
+            "INSERT INTO dnc_list_exclusions (list_id, phone, removed_by,"
+            " removal_reason) VALUES ($1, $2, $3, $4)",
+            listed["id"],
+            phone,
+            actor,
+            reason,
+        )
         await audit(
             conn,
             actor,
-            "dnc_removed",
-            "dnc_entry",
-            entry.id,
+            "dnc_list_number_removed",
+            "dnc_list",
+            listed["id"],
+            phone=phone,
             scope=scope,
             reason=reason,
         )
-    log.info("dnc_entry_removed", dnc_entry_id=entry.id, scope=scope)
 
-    return entry
+    return [DncEntry.from_list(r, phone) for r in lists]
 
 
 async def record_refusal(

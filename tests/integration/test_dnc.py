@@ -86,7 +86,7 @@ async def test_remove_entry_needs_reason_keeps_row(pool: asyncpg.Pool) -> None:
         with pytest.raises(DncError, match="needs a reason"):
             await dnc.remove_entry(conn, PHONE, scope="all", actor="b", reason=" ")
 
-        removed = await dnc.remove_entry(
+        (removed,) = await dnc.remove_entry(
             conn, PHONE, scope="all", actor="b", reason="customer consented again"
         )
 
@@ -177,10 +177,19 @@ async def test_import_file_bad_lines_reported_good_load(
             now=NOW,
         )
 
-        phones = {r["phone"] for r in await conn.fetch("SELECT phone FROM dnc_entries")}
+        phones = {
+            p
+            for p in (
+                "+8613800138000",
+                "+8613900139000",
+                "+12125550100",
+                "+8613700137000",
+            )
+            if await dnc.find_active(conn, p, "survey", NOW)
+        }
 
     assert phones == {PHONE, "+8613900139000", "+12125550100"}
-    assert (result.lines, result.added, result.renewed) == (7, 3, 0)
+    assert (result.lines, result.valid, result.numbers) == (7, 4, 3)
     assert [(r.line, r.reason) for r in result.rejected] == [
         (5, "not a valid number"),
         (7, "not a phone number"),
@@ -208,10 +217,10 @@ async def test_import_file_strict_bad_line_loads_nothing(
         assert await conn.fetchval("SELECT count(*) FROM audit_log") == 0
 
 
-async def test_import_file_twice_renews_and_suppresses(
+async def test_import_file_replaces_list_and_suppresses(
     pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    path = _write(tmp_path, [PHONE])
+    other = "+8613900139000"
     async with pool.acquire() as conn:
         campaign_id = await _campaign(conn)
         await conn.execute(
@@ -220,22 +229,92 @@ async def test_import_file_twice_renews_and_suppresses(
             PHONE,
         )
         options = {"scope": "all", "source": "regulator", "reason": "", "actor": "a"}
-        first = await import_file(conn, path, now=NOW, **options)
-        second = await import_file(conn, path, now=NOW + timedelta(days=1), **options)
+        first = await import_file(conn, _write(tmp_path, [PHONE]), now=NOW, **options)
+        second = await import_file(
+            conn, _write(tmp_path, [other]), now=NOW, replaces=first.list_id, **options
+        )
 
-        assert (first.added, first.suppressed_contacts) == (1, 1)
-        assert (second.added, second.renewed) == (0, 1)
+        assert (first.numbers, first.suppressed_contacts) == (1, 1)
+        assert second.list_id != first.list_id
+        assert await dnc.find_active(conn, PHONE, "survey", NOW) is None
+        assert (
+            await dnc.find_active(conn, other, "survey", NOW)
+        ).list_id == second.list_id
         assert await conn.fetchval("SELECT state FROM contacts") == "suppressed"
         assert (await _actions(conn)).count("dnc_imported") == 2
+        assert "dnc_list_removed" in await _actions(conn)
 
 
-async def test_export_csv_live_entries_only(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_list_number_removed_alone_with_reason(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    numbers = [f"+86138001{i:05d}" for i in range(1000)]
+    async with pool.acquire() as conn:
+        result = await import_file(
+            conn,
+            _write(tmp_path, numbers),
+            scope="collections",
+            source="regulator",
+            reason="",
+            actor="a",
+            now=NOW,
+        )
+        listed = [await dnc.find_active(conn, p, "collections", NOW) for p in numbers]
+        (removed,) = await dnc.remove_entry(
+            conn, numbers[500], scope="collections", actor="b", reason="wrong number"
+        )
+
+        assert result.numbers == 1000
+        assert all(e is not None and e.list_id == result.list_id for e in listed)
+        assert await dnc.find_active(conn, "+8613800200000", "collections", NOW) is None
+        assert await dnc.find_active(conn, numbers[0], "marketing", NOW) is None
+        assert removed.list_id == result.list_id
+        assert await dnc.find_active(conn, numbers[500], "collections", NOW) is None
+        assert await dnc.find_active(conn, numbers[501], "collections", NOW)
+        (history,) = await dnc.history(conn, numbers[500])
+        assert history.removal_reason == "wrong number"
+
+
+async def test_import_file_expiry_stops_list(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    async with pool.acquire() as conn:
+        await import_file(
+            conn,
+            _write(tmp_path, [PHONE]),
+            scope="all",
+            source="regulator",
+            reason="",
+            actor="a",
+            now=NOW,
+            expires_at=NOW + timedelta(days=1),
+        )
+
+        assert await dnc.find_active(conn, PHONE, "survey", NOW + timedelta(hours=23))
+        assert (
+            await dnc.find_active(conn, PHONE, "survey", NOW + timedelta(days=2))
+            is None
+        )
+
+
+async def test_export_csv_live_entries_and_lists(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     async with pool.acquire() as conn:
         for phone in (PHONE, "+8613900139000"):
             await dnc.add_entry(
                 conn, phone, scope="all", source="manual", reason="", actor="a", now=NOW
             )
         await dnc.remove_entry(conn, PHONE, scope="all", actor="a", reason="mistake")
+        await import_file(
+            conn,
+            _write(tmp_path, ["+8613700137000"]),
+            scope="all",
+            source="regulator",
+            reason="",
+            actor="a",
+            now=NOW,
+        )
         out = tmp_path / "out.csv"
 
         live = await export_csv(conn, out, now=NOW)
@@ -243,8 +322,10 @@ async def test_export_csv_live_entries_only(pool: asyncpg.Pool, tmp_path: Path) 
             conn, tmp_path / "all.csv", now=NOW, everything=True
         )
 
-    assert (live, everything) == (1, 2)
-    assert out.read_text().splitlines()[1].startswith("+8613900139000,all,manual")
+    assert (live, everything) == (2, 3)
+    rows = sorted(out.read_text().splitlines()[1:])
+    assert rows[0].startswith("+8613700137000,all,regulator")
+    assert rows[1].startswith("+8613900139000,all,manual")
 
 
 async def test_contact_import_hook_marks_listed_suppressed(
