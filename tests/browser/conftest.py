@@ -45,7 +45,10 @@ def chromium() -> Path:
 @pytest.fixture
 async def browser_context(chromium: Path, tmp_path: Path) -> AsyncIterator[Any]:
     """A headless chromium with its own throw-away profile."""
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    # Generous waits: CI machines are shared, and the page polls once a second.
+    expect.set_options(timeout=10_000)
 
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
@@ -57,6 +60,7 @@ async def browser_context(chromium: Path, tmp_path: Path) -> AsyncIterator[Any]:
             locale="en-GB",
             timezone_id="Asia/Shanghai",
         )
+        context.set_default_timeout(15_000)
         try:
             yield context
         finally:
