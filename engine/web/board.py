@@ -33,7 +33,8 @@ routes = web.RouteTableDef()
 
 MODES = ("listen", "whisper", "barge")
 _MINE = """
-SELECT id, call_id, mode, supervisor_channel_id IS NOT NULL AS joined, started_at
+SELECT id, call_id, operator_id, mode, supervisor_channel_id IS NOT NULL AS joined,
+       started_at
 FROM supervision_sessions
 WHERE supervisor_id = $1 AND ended_at IS NULL
 ORDER BY started_at

@@ -63,7 +63,7 @@
     });
     $("supervising-card").hidden = data.supervising.length === 0;
     const mine = fillTable($("board-supervising"), data.supervising, [
-      (v) => v.call_id,
+      (v) => (v.operator_id || "") + " — call " + v.call_id.slice(0, 8),
       (v) => v.mode,
       (v) => (v.joined ? "connected" : "calling your phone…"),
       () => "",
