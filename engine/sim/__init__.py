@@ -24,7 +24,8 @@ causes). Python API::
                       #   channel_id, app_args, method, status, app, wall_at)]
                       # every POST /channels (status 200 or the error) and every
                       # /dial of a created channel (method="dial")
-    sim.faults.drop_websockets(); await sim.restart()
+    sim.faults.drop_websockets(); await sim.restart(down_for=0.5)  # port refused 0.5 s
+    sim.faults.fail_rest("GET /ari/events", status=503, times=3)  # refused upgrades
     sim.faults.delay_rest("POST /ari/channels$", 0.5)   # wall seconds
     sim.faults.fail_rest("/record$", status=500, times=1)
     sim.load_trace_dialplan()   # numbers 7999000000N behave as in the traces
@@ -55,7 +56,7 @@ HTTP control API (same credentials as ARI, JSON bodies)::
     POST   /_sim/faults/delay                {"pattern": "...", "seconds": 0.5}
     POST   /_sim/faults/fail                 {"pattern": "...", "status": 500, "times": 1}
     GET    /_sim/faults;  DELETE /_sim/faults
-    POST   /_sim/restart
+    POST   /_sim/restart                     {"down_for": 0.5} optional
 
 A behaviour as JSON: ``{"kind": "answer", "after": 1.0, "hangup_after": 20}``
 (kinds: answer, busy, congestion, no_answer, rejected, unreachable; optional

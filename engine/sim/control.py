@@ -5,6 +5,7 @@ Same credentials as ARI. JSON in, JSON out. See the package docstring for
 the list of routes.
 """
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -198,7 +199,14 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 @routes.post("/_sim/restart")
 async def restart(request: web.Request) -> web.Response:
-    """Restart the simulated Asterisk."""
-    await _sim(request).restart()
+    """Restart the simulated Asterisk (``{"down_for": seconds}`` optional)."""
+    data = await _body(request)
+    sim = _sim(request)
+    down_for = float(data.get("down_for", 0))
+    if down_for > 0:
+        # The listening socket goes away, so answer first and restart after.
+        asyncio.get_running_loop().create_task(sim.restart(down_for))
+        return json_response({"asterisk_id": sim.asterisk_id, "down_for": down_for})
+    await sim.restart()
 
     return json_response({"asterisk_id": _sim(request).asterisk_id})

@@ -53,6 +53,7 @@ class Simulator:
         self.app_names = app_names
         self.faults = Faults(self.pbx.hub)
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._restarts = 0
         self.host = "127.0.0.1"
         self.port = 0
@@ -65,12 +66,16 @@ class Simulator:
         app[control.SIM] = self
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
-        await site.start()
-        server = site._server
+        await self._listen(host, port)
+        log.info("sim_started", url=self.url, time_scale=self.clock.time_scale)
+
+    async def _listen(self, host: str, port: int) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        await self._site.start()
+        server = self._site._server
         sockets: list[socket.socket] = list(getattr(server, "sockets", []) or [])
         self.host, self.port = host, sockets[0].getsockname()[1] if sockets else port
-        log.info("sim_started", url=self.url, time_scale=self.clock.time_scale)
 
     async def stop(self) -> None:
         """Close every socket and stop listening."""
@@ -94,9 +99,18 @@ class Simulator:
     ) -> None:
         await self.stop()
 
-    async def restart(self) -> None:
-        """An Asterisk restart: channels, bridges and sockets gone, new asterisk_id."""
+    async def restart(self, down_for: float = 0.0) -> None:
+        """
+        An Asterisk restart: channels, bridges and sockets gone, new asterisk_id.
+
+        With ``down_for`` (wall seconds) the port refuses connections that
+        long, as a real restart does, then listens again on the same port.
+        """
         await self.pbx.hub.close_all(abort=True)
+        if down_for > 0 and self._site is not None:
+            await self._site.stop()
+            await asyncio.sleep(down_for)
+            await self._listen(self.host, self.port)
         self.pbx.reset()
         self.pbx.bridges.reset()
         for rec in list(self.pbx.recordings.live.values()):

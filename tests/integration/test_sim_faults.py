@@ -5,6 +5,7 @@ Fault injection and restarts of the simulator.
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from engine.sim import Behaviour, Simulator
@@ -91,3 +92,35 @@ async def test_delayed_rest_answers_after_a_later_request(
     await slow
 
     assert finished == ["/ari/channels", "/ari/bridges"]
+
+
+async def test_restart_with_downtime_refuses_then_serves_same_port(
+    sim: Simulator, ari: RawAri
+) -> None:
+    port = sim.port
+    restarting = asyncio.create_task(sim.restart(down_for=0.3))
+    await ari.wait_closed()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await ari.request("GET", "/ari/asterisk/ping")
+    await restarting
+
+    status, _ = await ari.request("GET", "/ari/asterisk/ping")
+
+    assert sim.port == port
+    assert status == 200
+
+
+async def test_failed_upgrade_is_refused_with_the_injected_status(
+    sim: Simulator,
+) -> None:
+    sim.faults.fail_rest("GET /ari/events", status=503, times=1)
+    client = RawAri(sim.url, "u", "p", app="capture")
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.__aenter__()
+    await client.close()
+    async with RawAri(sim.url, "u", "p", app="capture"):
+        registered = sim.pbx.hub.registered("capture")
+
+    assert refused.value.status == 503
+    assert registered
