@@ -216,6 +216,10 @@ def show(name: str) -> None:
     console = Console()
     console.print(settings_table(progress.campaign))
     console.print(progress_view(progress))
+    # Why contacts wait (window, do-not-call, limits...), from compliance.
+    from engine.cli.compliance import waiting_table
+
+    console.print(with_pool(lambda pool: waiting_table(pool, progress.campaign.id)))
 
 
 def settings_table(c: Campaign) -> Table:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import click
+from rich.console import Console
+from rich.table import Table
 
 from engine.campaigns.exceptions import InvalidPhoneError
 from engine.campaigns.phones import normalise
@@ -50,20 +52,27 @@ def why(campaign: str, phone: str) -> None:
 compliance.add_command(why)
 
 
+async def waiting_table(pool: asyncpg.Pool, campaign_id: int) -> Table:
+    """Contacts per reason they wait (or are out of the queue), as a table."""
+    reasons = await status.waiting_reasons(pool, campaign_id, SystemClock().now())
+    fallbacks = await status.zone_fallbacks(pool, campaign_id)
+    table = Table(title="contacts by reason (now)")
+    table.add_column("reason")
+    table.add_column("contacts", justify="right")
+    for reason, count in reasons.items():
+        table.add_row(reason, str(count))
+    table.add_row(
+        "[dim]called in the campaign's zone (zone unknown)[/]", str(fallbacks)
+    )
+
+    return table
+
+
 @compliance.command()
 @click.argument("campaign_id", type=int)
 def waiting(campaign_id: int) -> None:
     """Count a campaign's contacts per reason they wait (or are out)."""
-
-    async def go(pool: asyncpg.Pool) -> tuple[dict[str, int], int]:
-        now = SystemClock().now()
-        reasons = await status.waiting_reasons(pool, campaign_id, now)
-        return reasons, await status.zone_fallbacks(pool, campaign_id)
-
-    reasons, fallbacks = with_pool(go)
-    for reason, count in reasons.items():
-        click.echo(f"{reason:>20}  {count}")
-    click.echo(f"{'zone fallbacks':>20}  {fallbacks}")
+    Console().print(with_pool(lambda pool: waiting_table(pool, campaign_id)))
 
 
 # Calendar ----------------------------------------------------------------------

@@ -1,0 +1,177 @@
+"""The compliance commands (dnc, calendar, caller ids, why, waiting) end to end."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from click.testing import CliRunner, Result
+
+from engine.cli.main import cli
+from engine.compliance import dnc
+from engine.compliance.explain import explain
+from engine.compliance.gate import ComplianceGate
+from engine.compliance.status import waiting_reasons
+from engine.dialer.models import Campaign, Contact
+from engine.settings import Settings, get_settings
+
+Outdial = Callable[..., Result]
+PHONE = "+8613800138000"
+NIGHT = datetime(2026, 6, 9, 14, tzinfo=UTC)  # Tuesday 22:00 in Shanghai
+
+
+@pytest.fixture
+def outdial(db_dsn: str) -> Outdial:
+    """The real CLI on the test database."""
+    env = {
+        "OUTDIAL_DATABASE_URL": db_dsn,
+        "OUTDIAL_ACTOR": "compliance.li",
+        "OUTDIAL_LOG_LEVEL": "WARNING",
+        "COLUMNS": "200",
+    }
+
+    def invoke(*args: str) -> Result:
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+        finally:
+            get_settings.cache_clear()
+
+    return invoke
+
+
+async def _campaign_with_contact(pool: asyncpg.Pool) -> tuple[Campaign, Contact]:
+    row = await pool.fetchrow(
+        "INSERT INTO campaigns (name, kind, caller_id, state) VALUES"
+        " ('q3', 'collections', '95555', 'running') RETURNING *"
+    )
+    contact = await pool.fetchrow(
+        "INSERT INTO contacts (campaign_id, phone) VALUES ($1, $2) RETURNING *",
+        row["id"],
+        PHONE,
+    )
+    return Campaign.from_row(row), Contact.from_row(contact)
+
+
+def test_dnc_add_check_remove_cycle(outdial: Outdial) -> None:
+    added = outdial("dnc", "add", "138 0013 8000", "--source", "complaint")
+    checked = outdial("dnc", "check", "13800138000", "--kind", "marketing")
+    no_reason = outdial("dnc", "remove", "13800138000")
+    removed = outdial("dnc", "remove", "13800138000", "--reason", "consent given")
+    after = outdial("dnc", "check", "13800138000")
+
+    assert added.exit_code == 0
+    assert "suppressed +8613800138000 for all" in added.output
+    assert "is SUPPRESSED for marketing: complaint (all)" in checked.output
+    assert no_reason.exit_code == 2
+    assert "Missing option '--reason'" in no_reason.output
+    assert "removed +8613800138000 (all) from entry" in removed.output
+    assert "is not suppressed for all" in after.output
+    assert "consent given" in after.output
+
+
+def test_dnc_add_bad_number_and_scope_refused(outdial: Outdial) -> None:
+    bad_number = outdial("dnc", "add", "12345")
+    bad_scope = outdial("dnc", "add", "13800138000", "--scope", "lottery")
+
+    assert bad_number.exit_code == 2
+    assert "'12345': not a valid number" in bad_number.output
+    assert bad_scope.exit_code == 1
+    assert "scope 'lottery' is neither 'all' nor a kind of call" in bad_scope.output
+
+
+def test_dnc_import_reports_lines_and_exports(outdial: Outdial, tmp_path: Path) -> None:
+    source = tmp_path / "regulator.txt"
+    source.write_text("13800138000\n+8613900139000\nnot-a-number\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+
+    loaded = outdial("dnc", "import", str(source), "--reason", "register 2026-06")
+    lists = outdial("dnc", "lists")
+    exported = outdial("dnc", "export", str(out))
+
+    assert loaded.exit_code == 0
+    assert "3 lines: list 1 holds 2 numbers, 1 rejected" in loaded.output
+    assert "line 3: not a phone number: 'not-a-number'" in loaded.output
+    assert "regulator.txt" in lists.output
+    assert "wrote 2 entries" in exported.output
+    assert out.read_text().count("+86") == 2
+
+
+def test_callerid_and_calendar_commands(outdial: Outdial) -> None:
+    approved = outdial("compliance", "callerid", "add", "4008001234", "--label", "cc")
+    listed = outdial("compliance", "callerid", "list")
+    revoked = outdial("compliance", "callerid", "revoke", "4008001234", "--reason", "x")
+    closed = outdial(
+        "compliance", "calendar", "close", "2026-06-15", "--reason", "system move"
+    )
+    holidays = outdial("compliance", "calendar", "holidays", "CN", "2026")
+
+    assert approved.exit_code == 0
+    assert "4008001234" in listed.output
+    assert "revoked 4008001234" in revoked.output
+    assert "2026-06-15 is closed for *" in closed.output
+    assert "2026-02-14  Sat  makeup_workday" in holidays.output
+    assert "Chinese New Year" in holidays.output
+
+
+async def test_contacts_why_suppressed_number_not_dialable(
+    outdial: Outdial, pool: asyncpg.Pool
+) -> None:
+    await _campaign_with_contact(pool)
+    async with pool.acquire() as conn:
+        await dnc.add_entry(
+            conn,
+            PHONE,
+            scope="all",
+            source="regulator",
+            reason="",
+            actor="t",
+            now=datetime(2020, 1, 1, tzinfo=UTC),
+        )
+
+    result = await asyncio.to_thread(outdial, "contacts", "why", "q3", "138-0013-8000")
+
+    assert result.output.startswith("not dialable now")
+    assert "NO  dnc: on the do-not-call list: regulator (all) (final)" in result.output
+    assert "ok  caller_id: caller id is approved" in result.output
+    assert "zones: Asia/Shanghai (from the number); country CN" in result.output
+
+
+async def test_explain_at_night_names_window_and_opening(pool: asyncpg.Pool) -> None:
+    await _campaign_with_contact(pool)
+    async with pool.acquire() as conn:
+        answer = await explain(conn, "q3", "13800138000", NIGHT, Settings())
+
+    text = answer.render()
+    assert not answer.dialable
+    assert (
+        "NO  window: outside the calling window (Asia/Shanghai);"
+        " may pass at 2026-06-10T01:00:00+00:00" in text
+    )
+    assert "local time in Asia/Shanghai: Tue 2026-06-09 22:00, ordinary" in text
+
+
+async def test_waiting_reasons_count_gate_holds(pool: asyncpg.Pool) -> None:
+    campaign, contact = await _campaign_with_contact(pool)
+    async with pool.acquire() as conn:
+        decision = await ComplianceGate(Settings()).check(
+            conn, campaign, contact, NIGHT, "lease"
+        )
+        await conn.execute(
+            "UPDATE contacts SET next_attempt_at = $1", decision.retry_at
+        )
+
+        reasons = await waiting_reasons(conn, campaign.id, NIGHT)
+
+    assert reasons == {"window": 1}
+
+
+def test_campaign_show_lists_waiting_reasons(outdial: Outdial) -> None:
+    outdial("campaign", "create", "w1", "--kind", "survey", "--caller-id", "95555")
+
+    shown = outdial("campaign", "show", "w1")
+
+    assert shown.exit_code == 0
+    assert "contacts by reason" in shown.output
