@@ -103,8 +103,16 @@ def operator_of(request: web.Request) -> str:
 
 
 async def account_of(request: web.Request) -> Account:
-    """The logged-in account, read fresh (a lock or role change shows at once)."""
-    return await ctx(request).operators.account(operator_of(request))
+    """The logged-in account, read fresh: a lock ends the session at once."""
+    account = await ctx(request).operators.account(operator_of(request))
+    if account.locked:
+        await ctx(request).sessions.end(authenticated_session(request).id)
+        log.warning("web_session_ended_locked", operator_id=account.id)
+        raise ApiError(
+            401, "account_locked", f"account {account.id} is locked; ask an admin"
+        )
+
+    return account
 
 
 def set_session_cookie(

@@ -107,21 +107,6 @@ class SessionStore:
         """Delete one session (logout, or rotation at login)."""
         await self._pool.execute("DELETE FROM web_sessions WHERE id = $1", session_id)
 
-    async def end_operator(self, operator_id: str) -> int:
-        """Delete every session of an account; return how many there were."""
-        status = await self._pool.execute(
-            "DELETE FROM web_sessions WHERE operator_id = $1", operator_id
-        )
-
-        return int(status.split()[-1])
-
-    async def clear_password_change(self, session_id: str) -> None:
-        """Mark that the session's account has set a new password."""
-        await self._pool.execute(
-            "UPDATE web_sessions SET must_change_password = false WHERE id = $1",
-            session_id,
-        )
-
     async def purge(self) -> int:
         """Delete expired and idle sessions; return how many went."""
         status = await self._pool.execute(

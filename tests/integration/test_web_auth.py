@@ -355,3 +355,24 @@ async def test_board_page_as_operator_is_403_page(
     assert "this needs the role director or admin" in await page.text()
     assert missing.status == 404
     assert missing.content_type == "text/html"
+
+
+async def test_account_locked_by_admin_ends_live_session(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock, accounts: AccountStore
+) -> None:
+    await add_account(pool, clock, "op1")
+    await login(client, "op1")
+    await accounts.lock("op1", actor="admin", reason="left the company")
+
+    first = await client.get("/api/desktop")
+    second = await client.get("/api/desktop")
+
+    assert first.status == 401
+    assert (await first.json())["error"]["code"] == "account_locked"
+    assert (await second.json())["error"]["code"] == "login_required"
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM web_sessions WHERE operator_id = 'op1'"
+        )
+        == 0
+    )
