@@ -196,27 +196,9 @@ def _pjsip(
 ) -> Call:
     target, _, trunk = resource.partition("@")
     if trunk:
-        if pbx.config.trunks is not None and trunk not in pbx.config.trunks:
-            raise ALLOCATION_FAILED
-        behaviour, default_caller = pbx.parties.resolve(target), ("", "")
-        leg = pbx.new_channel(
-            params.get("channelId"),
-            f"PJSIP/{trunk}-{pbx.ids.tech_suffix('PJSIP')}",
-            "PJSIP",
-        )
-        leg.context = "from-trunk"
+        leg, behaviour, default_caller = _trunk_leg(pbx, params, target, trunk)
     else:
-        phone = pbx.softphones.phones.get(target)
-        if phone is None or not phone.registered:
-            raise ALLOCATION_FAILED
-        behaviour = pbx.softphones.behaviour_for(phone)
-        default_caller = (f"Operator {target}", target)
-        leg = pbx.new_channel(
-            params.get("channelId"),
-            f"PJSIP/{target}-{pbx.ids.tech_suffix('PJSIP')}",
-            "PJSIP",
-        )
-        leg.context, leg.endpoint_key = "from-softphones", phone.key
+        leg, behaviour, default_caller = _softphone_leg(pbx, params, target)
     leg.protocol_id = pbx.ids.uuid()
     call = PjsipCall(
         pbx,
@@ -231,6 +213,32 @@ def _pjsip(
     _subscribe(pbx, params, leg)
 
     return call
+
+
+Leg = tuple[Channel, Behaviour, tuple[str, str]]
+
+
+def _trunk_leg(pbx: Pbx, params: dict[str, Any], number: str, trunk: str) -> Leg:
+    """A customer through a trunk: the party rules decide."""
+    if pbx.config.trunks is not None and trunk not in pbx.config.trunks:
+        raise ALLOCATION_FAILED
+    name = f"PJSIP/{trunk}-{pbx.ids.tech_suffix('PJSIP')}"
+    leg = pbx.new_channel(params.get("channelId"), name, "PJSIP")
+    leg.context = "from-trunk"
+
+    return leg, pbx.parties.resolve(number), ("", "")
+
+
+def _softphone_leg(pbx: Pbx, params: dict[str, Any], ext: str) -> Leg:
+    """An operator softphone: only a registered one can be called."""
+    phone = pbx.softphones.phones.get(ext)
+    if phone is None or not phone.registered:
+        raise ALLOCATION_FAILED
+    name = f"PJSIP/{ext}-{pbx.ids.tech_suffix('PJSIP')}"
+    leg = pbx.new_channel(params.get("channelId"), name, "PJSIP")
+    leg.context, leg.endpoint_key = "from-softphones", phone.key
+
+    return leg, pbx.softphones.behaviour_for(phone), (f"Operator {ext}", ext)
 
 
 def _announce_pjsip(

@@ -71,71 +71,34 @@ class PbxConfig:
     entity_id: str = "02:fc:00:00:00:01"
 
 
+# The RTCP summaries chan_pjsip sets, as (variable, indent, fields).
+RTP_SUMMARIES = (
+    ("RTPAUDIOQOSJITTER", "", "rxjitter", "txjitter"),
+    ("RTPAUDIOQOSLOSS", "  ", "rxlost", "txlost"),
+    ("RTPAUDIOQOSRTT", "     ", "rtt"),
+    ("RTPAUDIOQOSMES", "   ", "rxmes", "txmes"),
+)
+
+
 def rtp_figures(ssrc: int, packets: int) -> list[tuple[str, str]]:
     """RTPAUDIOQOS* values in chan_pjsip's format, for a clean call."""
-    zero = "000.000000"
-    return [
+    figures = [
         (
             "RTPAUDIOQOS",
             f"ssrc={ssrc};themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;"
             f"txjitter=0.000000;txcount={packets};rlp=0;rtt=0.000000;"
             "rxmes=0.000000;txmes=0.000000",
-        ),
-        (
-            "RTPAUDIOQOSJITTER",
-            "".join(
-                f"{k}={zero};"
-                for k in (
-                    "minrxjitter",
-                    "maxrxjitter",
-                    "avgrxjitter",
-                    "stdevrxjitter",
-                    "mintxjitter",
-                    "maxtxjitter",
-                    "avgtxjitter",
-                    "stdevtxjitter",
-                )
-            ),
-        ),
-        (
-            "RTPAUDIOQOSLOSS",
-            "".join(
-                f"  {k}={zero};"
-                for k in (
-                    "minrxlost",
-                    "maxrxlost",
-                    "avgrxlost",
-                    "stdevrxlost",
-                    "mintxlost",
-                    "maxtxlost",
-                    "avgtxlost",
-                    "stdevtxlost",
-                )
-            ),
-        ),
-        (
-            "RTPAUDIOQOSRTT",
-            "".join(
-                f"     {k}={zero};" for k in ("minrtt", "maxrtt", "avgrtt", "stdevrtt")
-            ),
-        ),
-        (
-            "RTPAUDIOQOSMES",
-            "".join(
-                f"   {k}={zero};"
-                for k in (
-                    "minrxmes",
-                    "maxrxmes",
-                    "avgrxmes",
-                    "stdevrxmes",
-                    "mintxmes",
-                    "maxtxmes",
-                    "avgtxmes",
-                    "stdevtxmes",
-                )
-            ),
-        ),
+        )
     ]
+    for variable, indent, *fields in RTP_SUMMARIES:
+        value = "".join(
+            f"{indent}{stat}{field}=000.000000;"
+            for field in fields
+            for stat in ("min", "max", "avg", "stdev")
+        )
+        figures.append((variable, value))
+
+    return figures
 
 
 class Pbx:
@@ -295,15 +258,7 @@ class Pbx:
         if not ch.alive:
             return
         ch.alive = False
-        if ch.call is not None:
-            ch.call.cancel_timers()
-        self.playbacks.channel_gone(ch)
-        if ch.bridge_id is not None:
-            self.bridges.leave(ch)
-        self.recordings.target_emptied(f"channel:{ch.id}")
-        self.channels.pop(ch.id, None)
-        for snoop in self.snoops.pop(ch.id, []):
-            self.end_snoop(snoop)
+        self._release(ch)
         if ch.name.endswith(";2"):
             # The dialplan half's PBX thread has exited by the time it dies.
             ch.app_name, ch.app_data = "", ""
@@ -321,6 +276,18 @@ class Pbx:
                 app.channel_ids.discard(ch.id)
         if ch.endpoint_key:
             self.softphones.channel_gone(ch)
+
+    def _release(self, ch: Channel) -> None:
+        """Stop what a dying channel was part of: timers, media, bridge, snoops."""
+        if ch.call is not None:
+            ch.call.cancel_timers()
+        self.playbacks.channel_gone(ch)
+        if ch.bridge_id is not None:
+            self.bridges.leave(ch)
+        self.recordings.target_emptied(f"channel:{ch.id}")
+        self.channels.pop(ch.id, None)
+        for snoop in self.snoops.pop(ch.id, []):
+            self.end_snoop(snoop)
 
     def finish(self, ch: Channel, cause: int, *, tech_cause: int | None = None) -> None:
         """A channel whose hangup is under way: leave bridge and Stasis, then die."""

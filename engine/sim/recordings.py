@@ -74,16 +74,7 @@ class Recordings:
         self, target_uri: str, apps: list[str], params: dict[str, Any]
     ) -> LiveRecording:
         """Start recording a bridge or channel (after the caller checked it exists)."""
-        name, fmt = params.get("name"), params.get("format")
-        if not name:
-            raise bad_request("Recording name is required")
-        if not fmt:
-            raise bad_request("Recording format is required")
-        if_exists = params.get("ifExists") or "fail"
-        if if_exists not in IF_EXISTS:
-            raise bad_request("ifExists invalid")
-        if fmt not in FORMATS:
-            raise AriResponseError(422, "specified format is unknown on this system")
+        name, fmt, if_exists = self._validate(params)
         recorder = f"Recorder/ARI-{self._pbx.ids.pair_suffix()};2"
         self._pbx.ids.channel_id()
         self._pbx.ids.channel_id()
@@ -108,6 +99,22 @@ class Recordings:
         )
 
         return rec
+
+    @staticmethod
+    def _validate(params: dict[str, Any]) -> tuple[str, str, str]:
+        """Name, format and ifExists, checked as Asterisk checks them."""
+        name, fmt = params.get("name"), params.get("format")
+        if not name:
+            raise bad_request("Recording name is required")
+        if not fmt:
+            raise bad_request("Recording format is required")
+        if_exists = params.get("ifExists") or "fail"
+        if if_exists not in IF_EXISTS:
+            raise bad_request("ifExists invalid")
+        if fmt not in FORMATS:
+            raise AriResponseError(422, "specified format is unknown on this system")
+
+        return str(name), str(fmt), str(if_exists)
 
     def _limit(self, rec: LiveRecording, value: Any) -> None:
         try:
