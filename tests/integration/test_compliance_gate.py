@@ -266,3 +266,16 @@ async def test_campaign_start_unapproved_caller_id_refused(
     started = await change_state(conn, "q", "start", "t")
 
     assert started.state == "running"
+
+
+async def test_callback_during_call_survives_call_end(conn: asyncpg.Connection) -> None:
+    campaign = await _campaign(conn)
+    contact = await _contact(conn, campaign)
+    await conn.execute("UPDATE contacts SET state = 'leased'")
+    due = OPEN + timedelta(days=1)
+    await callbacks.schedule_callback(conn, contact.id, due, actor="op1")
+
+    await conn.execute("UPDATE contacts SET state = 'done', lease_owner = NULL")
+
+    row = await conn.fetchrow("SELECT state, next_attempt_at FROM contacts")
+    assert (row["state"], row["next_attempt_at"]) == ("pending", due)
