@@ -133,7 +133,19 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
         "behaviours": {p: draw(st.sampled_from(tuple(BEHAVIOURS))) for p in phones},
         "start": start,
         "steps": steps,
-        "own_dates": {},
+        "own_dates": draw(
+            st.dictionaries(
+                st.tuples(
+                    st.dates(
+                        start.date() - timedelta(days=1),
+                        start.date() + timedelta(days=6),
+                    ),
+                    st.sampled_from(("*", "CN", "US")),
+                ),
+                st.sampled_from(("closed", "open")),
+                max_size=2,
+            )
+        ),
     }
 
 
