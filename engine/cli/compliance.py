@@ -18,6 +18,7 @@ from engine.compliance import calendar as cal
 from engine.compliance import callbacks, callerids, status
 from engine.compliance.exceptions import ComplianceError
 from engine.compliance.explain import Explanation, explain
+from engine.compliance.policy import set_policy
 from engine.compliance.windows import institution_windows
 from engine.settings import get_settings
 
@@ -33,6 +34,46 @@ def windows() -> None:
     click.echo("calling windows, in the called party's local time:")
     for kind, window in institution_windows(get_settings().calling_windows).items():
         click.echo(f"{kind}: {window.describe()}")
+
+
+@compliance.command()
+@click.argument("campaign")
+@click.option("--window", help="Narrower window, e.g. 'mon-fri 10:00-12:00'.")
+@click.option("--clear-window", is_flag=True, help="Use the kind's whole window.")
+@click.option("--holidays/--no-holidays", default=None, help="Call on public holidays.")
+@click.option("--per-day", type=int, help="Most calls to a contact in a day.")
+@click.option("--gap", type=int, help="Seconds between calls to one number.")
+@actor_option
+def policy(
+    campaign: str,
+    window: str | None,
+    clear_window: bool,
+    holidays: bool | None,
+    per_day: int | None,
+    gap: int | None,
+    actor: str | None,
+) -> None:
+    """Set (or show) CAMPAIGN's window, holiday choice and limits."""
+    changes: dict[str, object] = {}
+    if window is not None or clear_window:
+        changes["calling_window"] = None if clear_window else window
+    for key, value in (
+        ("call_on_holidays", holidays),
+        ("max_attempts_per_day", per_day),
+        ("min_call_gap_s", gap),
+    ):
+        if value is not None:
+            changes[key] = value
+    settings = get_settings()
+
+    async def go(pool: asyncpg.Pool) -> dict[str, object]:
+        async with pool.acquire() as conn:
+            return await set_policy(
+                conn, campaign, changes, settings=settings, actor=resolve_actor(actor)
+            )
+
+    for key, value in with_pool(go).items():
+        click.echo(f"{key}: {'(institution default)' if value is None else value}")
 
 
 @click.command()

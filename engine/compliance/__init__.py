@@ -20,6 +20,9 @@ Seams other parts use:
 - ``engine.compliance.explain.explain(conn, campaign, phone, now)``: the text
   of ``outdial contacts why``.
 - ``engine.compliance.schedule.Schedule.next_opening(place, after, ring)``.
+- ``engine.compliance.policy.set_policy(conn, campaign, changes, ...)``: a
+  campaign's window, holiday choice and limits (``outdial compliance
+  policy``), validated against the institution's.
 """
 
 from engine.campaigns.importer import register_post_load

@@ -175,3 +175,27 @@ def test_campaign_show_lists_waiting_reasons(outdial: Outdial) -> None:
 
     assert shown.exit_code == 0
     assert "contacts by reason" in shown.output
+
+
+def test_policy_narrows_window_refuses_wider(outdial: Outdial) -> None:
+    outdial("campaign", "create", "p1", "--kind", "marketing", "--caller-id", "95555")
+
+    narrowed = outdial(
+        "compliance",
+        "policy",
+        "p1",
+        "--window",
+        "mon-fri 10:00-11:30",
+        "--per-day",
+        "1",
+    )
+    wider = outdial("compliance", "policy", "p1", "--window", "sat 10:00-11:00")
+    too_many = outdial("compliance", "policy", "p1", "--per-day", "9")
+    shown = outdial("compliance", "policy", "p1")
+
+    assert narrowed.exit_code == 0
+    assert "max_attempts_per_day: 1" in narrowed.output
+    assert wider.exit_code == 1
+    assert "campaign window sat 10:00-11:00 is outside" in wider.output
+    assert "max_attempts_per_day must be between 1 and 2, not 9" in too_many.output
+    assert "calling_window: mon 10:00-11:30; tue 10:00-11:30" in shown.output
