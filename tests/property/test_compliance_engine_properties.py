@@ -294,7 +294,7 @@ def _judge(
     return len(sim.originations)
 
 
-@settings(max_examples=5)
+@settings(max_examples=8)
 @given(run=runs())
 async def test_engine_originations_obey_every_rule(
     pool: asyncpg.Pool, db_dsn: str, tmp_path: Path, run: dict[str, Any]

@@ -269,7 +269,7 @@ async def _act(
             await callerids.revoke(conn, CALLER_ID, reason="t", actor="t")
 
 
-@settings(max_examples=15)
+@settings(max_examples=20)
 @given(scenario=scenarios())
 async def test_gate_allowed_dials_obey_every_rule(
     pool: asyncpg.Pool, scenario: dict[str, Any]
@@ -307,7 +307,7 @@ async def test_gate_allowed_dials_obey_every_rule(
         assert not why, f"limits broken for {phone}: {why}"
 
 
-@settings(max_examples=8)
+@settings(max_examples=10)
 @given(scenario=scenarios())
 async def test_gate_refused_contact_retry_at_is_dialable(
     pool: asyncpg.Pool, scenario: dict[str, Any]
