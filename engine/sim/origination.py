@@ -54,18 +54,15 @@ def place(
     pbx: Pbx, params: dict[str, Any], variables: dict[str, str], *, mode: str
 ) -> Channel:
     """Allocate the channel(s) of an originate (``mode="originate"``) or create."""
-    endpoint = validate(params, need_app=mode == "create")
-    for key in ("channelId", "otherChannelId"):
-        if params.get(key) and params[key] in pbx.channels:
-            raise AriResponseError(409, "Channel with given unique ID already exists")
-    tech, _, resource = endpoint.partition("/")
     try:
-        if tech == "Local":
-            call = _local(pbx, params, variables, resource, mode)
-        elif tech == "PJSIP":
-            call = _pjsip(pbx, params, variables, resource, mode)
-        else:
-            raise ALLOCATION_FAILED
+        endpoint = validate(params, need_app=mode == "create")
+        timeout = _timeout(params.get("timeout"), 30.0)
+        for key in ("channelId", "otherChannelId"):
+            if params.get(key) and params[key] in pbx.channels:
+                raise AriResponseError(
+                    409, "Channel with given unique ID already exists"
+                )
+        call = _allocate(pbx, params, variables, endpoint, mode)
     except AriResponseError as exc:
         _record(pbx, params, variables, None, mode, exc.status)
         raise
@@ -73,13 +70,29 @@ def place(
     call.variables = dict(variables)
     _record(pbx, params, variables, call.leg.id, mode, 200)
     if mode == "originate":
-        call.start_timeout(_timeout(params.get("timeout"), 30.0))
+        call.start_timeout(timeout)
         pbx.clock.soon(call.start)
     else:
         # The response snapshot is taken before the channel enters Stasis.
         pbx.clock.soon(_created_into_stasis, pbx, call, variables)
 
     return call.leg
+
+
+def _allocate(
+    pbx: Pbx,
+    params: dict[str, Any],
+    variables: dict[str, str],
+    endpoint: str,
+    mode: str,
+) -> Call:
+    tech, _, resource = endpoint.partition("/")
+    if tech == "Local":
+        return _local(pbx, params, variables, resource, mode)
+    if tech == "PJSIP":
+        return _pjsip(pbx, params, variables, resource, mode)
+
+    raise ALLOCATION_FAILED
 
 
 def dial(pbx: Pbx, ch: Channel, params: dict[str, Any]) -> None:

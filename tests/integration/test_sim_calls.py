@@ -164,9 +164,17 @@ async def test_originations_log_every_attempt(sim: Simulator, ari: RawAri) -> No
     refused, body = await ari.request(
         "POST", "/ari/channels", params={"endpoint": "PJSIP/6009", "app": "capture"}
     )
+    invalid = await ari.request(
+        "POST",
+        "/ari/channels",
+        params={"endpoint": "PJSIP/1@trunk", "app": "capture", "timeout": "soon"},
+    )
 
-    first, second = sim.originations
+    first, second, third = sim.originations
     assert (refused, body) == (500, {"error": "Allocation failed"})
+    assert invalid == (400, {"message": "timeout must be a number"})
+    assert (third.number, third.status, third.channel_id) == ("1", 400, None)
+    assert list(sim.channels) == [channel["id"]]
     assert first.number == "8613700000006"
     assert first.channel_id == channel["id"]
     assert first.caller_id == CALLER
