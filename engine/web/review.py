@@ -7,6 +7,11 @@ Quality review in the browser: recorded calls, playback, scoring.
                                        the scoring form for directors and admins
     GET  /review/{id}/audio            the WAV file, streamed (Range supported)
     POST /review/{id}/evaluation       points_<criterion id>, comment (form)
+    GET  /api/review/calls/{call}/form the call's evaluation form (JSON), for
+                                       scoring live while listening in
+    POST /api/review/calls/{call}/evaluation
+                                       {"points": {"<criterion id>": n},
+                                        "comment"?}: score a call, live or not
 
 Who may open what is decided in ``engine.reports.playback``: an operator only
 their own calls, a director their team's. Each playback is audited once: the
@@ -32,6 +37,7 @@ from engine.reports.playback import check_recording_access, open_for_playback
 from engine.reports.quality import (
     REVIEWERS,
     active_form,
+    call_owner,
     evaluations_of_call,
     operator_quality,
     score_call,
@@ -39,6 +45,7 @@ from engine.reports.quality import (
 from engine.web.auth import login_required, operator_of
 from engine.web.context import ctx
 from engine.web.exceptions import ApiError
+from engine.web.inputs import read_json, text_field
 from engine.web.render import render
 
 log = structlog.get_logger(__name__)
@@ -193,6 +200,75 @@ async def review_score(request: web.Request) -> web.StreamResponse:
         raise _refusal(exc) from exc
 
     raise web.HTTPSeeOther(f"/review/{rid}")
+
+
+@routes.get("/api/review/calls/{call_id}/form")
+@login_required(*REVIEWERS)
+async def live_form(request: web.Request) -> web.StreamResponse:
+    """The evaluation form of a call's campaign, to score it while listening."""
+    pool = ctx(request).pool
+    owner = await call_owner(pool, request.match_info["call_id"])
+    if owner is None:
+        raise ApiError(404, "not_found", "no such call")
+    form = await active_form(pool, owner["campaign_id"])
+    if form is None:
+        raise ApiError(404, "not_found", "the campaign has no evaluation form")
+    criteria = [
+        {"id": cid, "label": c.label, "weight": c.weight, "max_points": c.max_points}
+        for cid, c in form.criteria
+    ]
+
+    return web.json_response(
+        {
+            "form_id": form.id,
+            "name": form.name,
+            "pass_mark": form.pass_mark,
+            "criteria": criteria,
+        }
+    )
+
+
+@routes.post("/api/review/calls/{call_id}/evaluation")
+@login_required(*REVIEWERS)
+async def live_score(request: web.Request) -> web.StreamResponse:
+    """Score a call; while it is in progress the reviewer must be listening in."""
+    who = await _viewer(request)
+    pool = ctx(request).pool
+    call_id = request.match_info["call_id"]
+    body = await read_json(request, {"points", "comment"})
+    points = body.get("points")
+    if not isinstance(points, dict) or not all(
+        str(k).isdigit() and type(v) is int for k, v in points.items()
+    ):
+        raise ApiError(422, "invalid_field", "points must map criterion ids to numbers")
+    comment = text_field(body, "comment", max_length=MAX_COMMENT)
+    try:
+        owner = await call_owner(pool, call_id)
+        if owner is None:
+            raise ReportError(f"no call {call_id}")
+        form = await active_form(pool, owner["campaign_id"])
+        if form is None:
+            raise ReportError("the campaign has no evaluation form")
+        async with pool.acquire() as conn:
+            result = await score_call(
+                conn,
+                who,
+                call_id,
+                form,
+                {int(k): v for k, v in points.items()},
+                comment,
+            )
+    except ReportError as exc:
+        raise _refusal(exc) from exc
+
+    return web.json_response(
+        {
+            "evaluation_id": result.id,
+            "score": result.score,
+            "passed": result.passed,
+            "live": result.live,
+        }
+    )
 
 
 def _int_field(data: Any, name: str) -> int:

@@ -138,3 +138,47 @@ async def test_score_without_csrf_refused(
 
     assert posted.status == 403
     assert await _audits(pool, "call_evaluated") == []
+
+
+async def test_live_scoring_api_needs_listen_in(
+    pool: asyncpg.Pool, browser: TestClient
+) -> None:
+    await pool.execute(
+        "INSERT INTO call_attempts (id, campaign_id, contact_id, attempt_no, phone,"
+        " caller_id, dial_string, engine_id, lease_expires_at, state, answered_at)"
+        " VALUES ('live', 1, 1, 9, '+8613800000001', '+1', 'x', 'e', now(), 'answered',"
+        " now());"
+        "INSERT INTO operator_calls (call_id, campaign_id, contact_id, operator_id,"
+        " session_id, bridge_id, wait_ms, bridged_at) VALUES ('live', 1, 1, 'alice',"
+        " 1, 'b', 100, now())"
+    )
+    async with pool.acquire() as conn:
+        await create_form(
+            conn,
+            await viewer(conn, "dora"),
+            "Cards",
+            "QA",
+            60,
+            [Criterion("tone", 1, 4)],
+        )
+    await login(browser, "dora")
+    token = await page_csrf(browser, "/review")
+    form = await (await browser.get("/api/review/calls/live/form")).json()
+    body = {"points": {str(form["criteria"][0]["id"]): 3}, "comment": "calm"}
+    headers = {"X-CSRF-Token": token}
+    path = "/api/review/calls/live/evaluation"
+    refused = await browser.post(path, json=body, headers=headers)
+    await pool.execute(
+        "INSERT INTO supervision_sessions (supervisor_id, call_id, operator_id, mode,"
+        " engine_id, started_at) VALUES ('dora', 'live', 'alice', 'listen', 'e', now())"
+    )
+    scored = await browser.post(path, json=body, headers=headers)
+    bad = await browser.post(path, json={"points": {"x": "y"}}, headers=headers)
+
+    assert form["name"] == "QA"
+    assert refused.status == 403
+    assert "without listening in" in (await refused.json())["error"]["message"]
+    assert scored.status == 200
+    result = await scored.json()
+    assert (result["score"], result["passed"], result["live"]) == (75.0, True, True)
+    assert bad.status == 422
