@@ -6,7 +6,7 @@ Modules::
     stats.py      campaign_report(conn, campaign, grouping, as_of=, scope=)
                   -> CampaignReport of GroupStats; every figure defined in
                   its docstring; reads the report_hourly counters (0005)
-    table.py      the one column layout of figures; tables.py rich tables
+    columns.py    the one column layout of figures; tables.py rich tables
     calls.py      the call list (customer data) and mask_calls()
     masking.py    phone / name / ID and card number masking
     formula.py    neutralise(): CSV/XLSX formula-injection defence

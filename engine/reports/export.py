@@ -24,6 +24,7 @@ from openpyxl.styles import Font, PatternFill
 from engine.reports import charts
 from engine.reports.access import Viewer, audit_read, require_unmasked
 from engine.reports.calls import call_rows, mask_calls
+from engine.reports.columns import columns_for, display, export_value, row_values
 from engine.reports.crypto import write_aes_zip
 from engine.reports.exceptions import ExportError
 from engine.reports.formula import neutralise_row
@@ -35,7 +36,6 @@ from engine.reports.stats import (
     load_campaign,
     totals,
 )
-from engine.reports.table import columns_for, display, export_value, row_values
 
 log = structlog.get_logger(__name__)
 

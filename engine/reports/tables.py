@@ -6,9 +6,9 @@ from typing import Any
 
 from rich.table import Table
 
+from engine.reports.columns import display
 from engine.reports.export import stats_matrix
 from engine.reports.stats import CampaignReport
-from engine.reports.table import display
 
 
 def stats_tables(report: CampaignReport, width: int = 120) -> list[Table]:
