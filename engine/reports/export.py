@@ -26,6 +26,7 @@ from engine.reports.access import Viewer, audit_read, require_unmasked
 from engine.reports.calls import call_rows, mask_calls
 from engine.reports.columns import columns_for, display, export_value, row_values
 from engine.reports.crypto import write_aes_zip
+from engine.reports.effects import effect_summary
 from engine.reports.exceptions import ExportError
 from engine.reports.formula import neutralise_row
 from engine.reports.stats import (
@@ -70,6 +71,7 @@ class ExportData:
     masked: bool
     call_columns: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ async def gather(
         conn, report.campaign_id, Grouping.OPERATOR, as_of=as_of, scope=scope
     )
     data = ExportData(report, hourly, operators, who.actor, masked=True)
+    if request.fmt == ExportFormat.HTML:
+        data.effects = await effect_summary(conn, report.campaign_id, scope)
     if request.include_calls:
         limit = CALL_LIMITS.get(request.fmt)
         data.call_columns, rows = await call_rows(
@@ -245,6 +249,7 @@ def render_html(data: ExportData) -> bytes:
         has_total=report.grouping != Grouping.CAMPAIGN and bool(report.rows),
         call_columns=data.call_columns,
         call_rows=data.calls,
+        effects=data.effects,
     )
 
     return page.encode("utf-8")

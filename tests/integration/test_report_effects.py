@@ -2,14 +2,17 @@
 Business results imported per contact and credited to the call that earned them.
 """
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from engine.reports.access import viewer
 from engine.reports.effects import effect_summary, import_effects
 from engine.reports.exceptions import ReportError
+from engine.reports.export import ExportFormat, ExportRequest, build_export
 from engine.reports.stats import Scope
 
 SEED = Path(__file__).with_name("report_seed.sql")
@@ -85,3 +88,20 @@ async def test_effects_file_without_result_column_refused(
     path.write_text("phone,amount\n13800000001,5\n")
     with pytest.raises(ReportError, match="lacks column"):
         await import_effects(conn, "Cards", path, actor="dora")
+
+
+async def test_effects_shown_in_html_report(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    path = tmp_path / "results.csv"
+    path.write_text(RESULTS)
+    await import_effects(conn, "Cards", path, actor="dora")
+    who = await viewer(conn, "root")
+    request = ExportRequest("Cards", fmt=ExportFormat.HTML)
+    _, content = await build_export(
+        conn, who, request, datetime(2026, 3, 3, tzinfo=UTC)
+    )
+    page = content.decode()
+
+    assert "Business results credited to calls" in page
+    assert "1,200.50" in page
