@@ -125,16 +125,25 @@ async def _controlled(request: web.Request) -> Channel:
 @routes.delete(PREFIX + "/{channel_id}/ring")
 @routes.post(PREFIX + "/{channel_id}/moh")
 @routes.delete(PREFIX + "/{channel_id}/moh")
-@routes.post(PREFIX + "/{channel_id}/hold")
-@routes.delete(PREFIX + "/{channel_id}/hold")
 @routes.post(PREFIX + "/{channel_id}/mute")
 @routes.delete(PREFIX + "/{channel_id}/mute")
 @routes.post(PREFIX + "/{channel_id}/silence")
 @routes.delete(PREFIX + "/{channel_id}/silence")
 @routes.post(PREFIX + "/{channel_id}/dtmf")
 async def media_control(request: web.Request) -> web.Response:
-    """Ring, music on hold, hold, mute, silence, DTMF: accepted, no events."""
+    """Ring, music on hold, mute, silence, DTMF: accepted, no events (trace 09)."""
     await _controlled(request)
+
+    return no_content()
+
+
+@routes.post(PREFIX + "/{channel_id}/hold")
+@routes.delete(PREFIX + "/{channel_id}/hold")
+async def hold(request: web.Request) -> web.Response:
+    """Put on hold (ChannelHold) or take off hold (ChannelUnhold)."""
+    ch = await _controlled(request)
+    event = "ChannelHold" if request.method == "POST" else "ChannelUnhold"
+    pbx_of(request).channel_event(ch, event)
 
     return no_content()
 

@@ -207,3 +207,24 @@ async def test_wait_connected_returns_once_the_app_socket_is_up() -> None:
             await waiter
 
         assert sim.pbx.hub.apps["eng"].socket is None
+
+
+async def test_hold_and_moh_on_a_channel_in_stasis(sim: Simulator, ari: RawAri) -> None:
+    sim.parties.default = Behaviour.answer(after=0.5)
+    channel = await originate(ari, "8613700000008")
+    await ari.wait_for("StasisStart")
+    base = f"/ari/channels/{channel['id']}"
+
+    statuses = [
+        (await ari.request(method, base + path))[0]
+        for method, path in (
+            ("POST", "/hold"),
+            ("DELETE", "/hold"),
+            ("POST", "/moh"),
+            ("DELETE", "/moh"),
+        )
+    ]
+    await ari.wait_for("ChannelUnhold")
+
+    assert statuses == [204, 204, 204, 204]
+    assert [e["type"] for e in ari.events[-2:]] == ["ChannelHold", "ChannelUnhold"]
