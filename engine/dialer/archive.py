@@ -105,6 +105,12 @@ class Archiver:
         self.orphan_grace_s = orphan_grace_s
         self.poll_s = poll_s
         self.wake = asyncio.Event()
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Ask ``run()`` to return after its next complete pass."""
+        self.stopping = True
+        self.wake.set()
 
     def path_for(self, recording: PendingRecording) -> Path:
         """Where a recording goes in the archive."""
@@ -114,7 +120,12 @@ class Archiver:
         return self.root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / name
 
     async def run(self) -> None:
-        """Archive until cancelled, woken by finished recordings or a poll."""
+        """
+        Archive, woken by finished recordings or a poll, until ``stop()``.
+
+        After ``stop()`` it finishes the pass in hand and one more, so that a
+        fetch is never cut off halfway by a clean shutdown.
+        """
         while True:
             try:
                 while await self.run_once() == self.batch:
@@ -123,6 +134,8 @@ class Archiver:
                 raise
             except Exception:
                 log.exception("archiver_pass_failed")
+            if self.stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_s):
                     await self.wake.wait()

@@ -139,16 +139,16 @@ class Engine:
             await asyncio.sleep(every)
 
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
-        tasks[0].cancel()
+        controller, archiver, heartbeat = tasks
+        controller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await tasks[0]
+            await controller
         drained = await self._drain()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(10):
-                await self.archiver.run_once()
-        for task in tasks[1:]:
-            task.cancel()
-        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        self.archiver.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(archiver, 15)
+        heartbeat.cancel()
+        await asyncio.gather(archiver, heartbeat, return_exceptions=True)
         await self.service.drain()
         if drained:
             await self.repo.deregister_engine()

@@ -73,13 +73,30 @@ class Pacer:
         self.engine_cap = engine_cap
         self._active: dict[int, int] = {}
         self._buckets: dict[int, TokenBucket] = {}
+        self._originates: dict[int, TokenBucket] = {}
         self.changed = asyncio.Event()
 
     def bucket(self, campaign_id: int, rate: float) -> TokenBucket:
-        """The campaign's token bucket, created or re-rated as needed."""
-        bucket = self._buckets.get(campaign_id)
+        """The bucket that admits new calls of a campaign (leasing and gates)."""
+        return self._bucket(self._buckets, campaign_id, rate)
+
+    def originate_bucket(self, campaign_id: int, rate: float) -> TokenBucket:
+        """
+        The bucket each originate request waits on, right before it is sent.
+
+        Calls are admitted at the campaign's rate, but the database work before
+        each originate takes a varying time; this second bucket at the same rate
+        takes that jitter out, so requests reach the carrier evenly spaced.
+        """
+        return self._bucket(self._originates, campaign_id, rate)
+
+    @staticmethod
+    def _bucket(
+        buckets: dict[int, TokenBucket], campaign_id: int, rate: float
+    ) -> TokenBucket:
+        bucket = buckets.get(campaign_id)
         if bucket is None:
-            bucket = self._buckets[campaign_id] = TokenBucket(rate)
+            bucket = buckets[campaign_id] = TokenBucket(rate)
         elif bucket.rate != rate:
             bucket.set_rate(rate)
 

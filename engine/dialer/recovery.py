@@ -79,6 +79,9 @@ class Recovery:
         except AriNotFoundError:
             call.cause_txt = call.cause_txt or "channel gone while ari was down"
             await self.service.finish(call)
+            if call.recording_name is not None:
+                # Its RecordingFinished, if any, was lost with the socket.
+                await self._recording_after_crash(call.recording_name)
         except AriError as exc:
             log.warning("call_check_failed", call_id=call.id, error=str(exc))
 

@@ -270,12 +270,14 @@ class CallRepository:
         dialstatus: str | None = None,
         cause: int | None = None,
         cause_txt: str | None = None,
+        disposition: Disposition | None = None,
     ) -> Disposition | None:
         """
         Close an attempt and move its contact on per the retry policy.
 
         Returns None when the attempt was already closed (a second signal of
         the same end), so callers can finish a call from any path safely.
+        ``disposition`` overrides the retry policy (a gate's refusal).
         """
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
@@ -293,7 +295,7 @@ class CallRepository:
                 "SELECT attempts FROM contacts WHERE id = $1 FOR UPDATE",
                 row["contact_id"],
             )
-            result = dispose(
+            result = disposition or dispose(
                 outcome, attempts, campaign.max_attempts, campaign.retry_delays, at
             )
             reason = None if outcome is not Outcome.CANCELLED else cause_txt

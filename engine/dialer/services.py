@@ -21,7 +21,7 @@ from engine.ari import AriClient, AriConnectionError, AriError, AriNotFoundError
 from engine.clock import Clock
 from engine.dialer.calls import Call, CallRegistry
 from engine.dialer.models import Campaign, Contact
-from engine.dialer.outcomes import Outcome
+from engine.dialer.outcomes import Disposition, Outcome
 from engine.dialer.pacing import Pacer
 from engine.dialer.repository import CallRepository
 from engine.dialer.seams import AnswerHandler, DialGate, GateDecision, Stage
@@ -46,6 +46,14 @@ class DialPlan:
     def endpoint(self, phone: str) -> str:
         """The ARI endpoint for an E.164 number."""
         return self.dial_template.format(number=phone.lstrip("+"), e164=phone)
+
+
+def refusal_disposition(decision: GateDecision) -> Disposition:
+    """Where a refused contact goes: back at ``retry_at``, or closed if final."""
+    if decision.final or decision.retry_at is None:
+        return Disposition("cancelled", None, counted=False)
+
+    return Disposition("pending", decision.retry_at, counted=False)
 
 
 def bridge_id_for(attempt_id: str) -> str:
@@ -103,8 +111,15 @@ class CallService:
         try:
             decision = await self.gate(campaign, contact, "originate")
             if not decision.allowed:
-                await self.finish(call, Outcome.CANCELLED, cause_txt=decision.reason)
-                await self._refuse(contact, decision, "originate")
+                # The contact moves to the gate's retry time in the same
+                # transaction that closes the attempt: never due in between.
+                await self.finish(
+                    call,
+                    Outcome.CANCELLED,
+                    cause_txt=decision.reason,
+                    disposition=refusal_disposition(decision),
+                )
+                self._log_refusal(contact, decision, "originate")
                 return None
             sent = await self._originate(call)
         except Exception:
@@ -139,6 +154,11 @@ class CallService:
         await self.repo.refuse_contact(
             contact.id, decision.reason, decision.retry_at, decision.final
         )
+        self._log_refusal(contact, decision, stage)
+
+    def _log_refusal(
+        self, contact: Contact, decision: GateDecision, stage: str
+    ) -> None:
         log.info(
             "contact_refused",
             contact_id=contact.id,
@@ -167,6 +187,8 @@ class CallService:
         return call
 
     async def _originate(self, call: Call) -> bool:
+        campaign = call.campaign
+        await self.pacer.originate_bucket(campaign.id, campaign.calls_per_second).take()
         await self.repo.mark_originating(call.id, call.contact.id, self.clock.now())
         call.transition(call.state.originate_sent())
         structlog.contextvars.bind_contextvars(call_id=call.id, channel_id=call.id)
@@ -267,6 +289,7 @@ class CallService:
         outcome: Outcome | None = None,
         *,
         cause_txt: str | None = None,
+        disposition: Disposition | None = None,
     ) -> None:
         """Close the attempt once: bridge gone, row ended, contact moved on."""
         if not call.transition(call.state.ended()):
@@ -283,6 +306,7 @@ class CallService:
                 dialstatus=call.dialstatus,
                 cause=call.cause,
                 cause_txt=cause_txt or call.cause_txt,
+                disposition=disposition,
             )
         except Exception:
             # The row stays open; recovery closes it on the next start.

@@ -1,0 +1,290 @@
+"""
+The dialer engine in-process against the simulator: gates, fetch retries,
+lost WebSockets and the pacing limits.
+"""
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from engine.ari import AriClient
+from engine.clock import Clock, FakeClock, SystemClock
+from engine.dialer.calls import Call
+from engine.dialer.engine import Engine, build_engine
+from engine.dialer.models import Campaign, Contact
+from engine.dialer.seams import GateDecision, Stage
+from engine.settings import Settings
+from engine.sim import Behaviour, Simulator
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    """A simulator where a simulated minute lasts 0.6 s."""
+    simulator = Simulator(time_scale=0.01, seed=3)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+def settings(sim: Simulator, db_dsn: str, tmp_path: Path) -> Settings:
+    """Engine settings on the simulator and the test database."""
+    return Settings(
+        database_url=db_dsn,
+        ari_url=sim.url,
+        engine_id="it-engine",
+        lease_seconds=10,
+        recordings_dir=tmp_path / "recordings",
+        drain_seconds=10,
+    )
+
+
+async def campaign_with(pool: asyncpg.Pool, phones: list[str], **fields: object) -> int:
+    """A running campaign with these contacts, due now."""
+    columns = {"name": "it", "kind": "survey", "caller_id": "95555", "state": "running"}
+    columns |= {"calls_per_second": 50, "max_concurrent": 10, **fields}
+    marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    campaign_id: int = await pool.fetchval(
+        f"INSERT INTO campaigns ({', '.join(columns)}) VALUES ({marks}) RETURNING id",
+        *columns.values(),
+    )
+    await pool.executemany(
+        "INSERT INTO contacts (campaign_id, phone, next_attempt_at)"
+        " VALUES ($1, $2, now() - interval '1 minute')",
+        [(campaign_id, p) for p in phones],
+    )
+
+    return campaign_id
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
+    """Wait until ``check()`` holds."""
+    async with asyncio.timeout(seconds):
+        done = await check()
+        while not done:
+            await asyncio.sleep(0.02)
+            done = await check()
+
+
+class Running:
+    """An engine running in a task until ``stop()``."""
+
+    def __init__(self, engine: Engine, ari: AriClient) -> None:
+        self.engine = engine
+        self.ari = ari
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(engine.run(self.stopping))
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        await asyncio.wait_for(self.task, 30)
+        await self.ari.close()
+
+
+def start(
+    settings: Settings, pool: asyncpg.Pool, clock: Clock, **parts: object
+) -> Running:
+    """Build and run an engine."""
+    ari = AriClient.from_settings(settings)
+    engine = build_engine(settings, pool, ari, clock, **parts)  # type: ignore[arg-type]
+
+    return Running(engine, ari)
+
+
+def now_clock() -> FakeClock:
+    """A fake clock set to the real time, so SQL now() and it agree."""
+    return FakeClock(datetime.now(UTC))
+
+
+class Hold:
+    """An answer handler that keeps the customer on the line until they hang up."""
+
+    async def on_answered(self, call: Call) -> None:
+        await call.ended.wait()
+
+
+class RefuseAtOriginate:
+    """A gate that lets contacts be leased and refuses right before dialling."""
+
+    def __init__(self, retry_in: timedelta | None) -> None:
+        self.retry_in = retry_in
+        self.stages: list[Stage] = []
+
+    async def check(
+        self,
+        conn: asyncpg.Connection,
+        campaign: Campaign,
+        contact: Contact,
+        now: datetime,
+        stage: Stage,
+    ) -> GateDecision:
+        self.stages.append(stage)
+        if stage == "lease":
+            return GateDecision.allow()
+        retry_at = None if self.retry_in is None else now + self.retry_in
+
+        return GateDecision(False, "test says no", retry_at, final=retry_at is None)
+
+
+async def test_gate_refusal_at_originate_cancels_attempt_never_dialled(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    await campaign_with(pool, ["+8613800000001", "+8613800000002"])
+    gate = RefuseAtOriginate(retry_in=timedelta(hours=1))
+    clock = now_clock()
+    running = start(settings, pool, clock, gates=[gate])
+
+    async def both_refused() -> bool:
+        return (
+            await pool.fetchval(
+                "SELECT count(*) FROM call_attempts WHERE outcome = 'cancelled'"
+            )
+            == 2
+        )
+
+    try:
+        await eventually(both_refused)
+    finally:
+        await running.stop()
+
+    contacts = await pool.fetch("SELECT * FROM contacts")
+    attempts = await pool.fetch("SELECT * FROM call_attempts")
+    assert sim.originations == []
+    assert {a["hangup_cause_txt"] for a in attempts} == {"test says no"}
+    assert all(a["originated_at"] is None for a in attempts)
+    assert {(c["state"], c["state_reason"], c["attempts"]) for c in contacts} == {
+        ("pending", "test says no", 0)
+    }
+    assert all(
+        c["next_attempt_at"] == clock.now() + timedelta(hours=1) for c in contacts
+    )
+    assert gate.stages.count("originate") == 2
+
+
+async def test_final_gate_refusal_closes_contact(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    await campaign_with(pool, ["+8613800000003"])
+    running = start(settings, pool, now_clock(), gates=[RefuseAtOriginate(None)])
+
+    async def closed() -> bool:
+        return await pool.fetchval("SELECT state FROM contacts") == "cancelled"
+
+    try:
+        await eventually(closed)
+    finally:
+        await running.stop()
+
+    assert sim.originations == []
+
+
+async def test_recording_fetch_failure_retried_until_archived(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    sim.parties.set("8613800000004", Behaviour.answer(after=1, hangup_after=5))
+    sim.faults.fail_rest(r"/recordings/stored/[^/]+/file$", status=500, times=2)
+    await campaign_with(pool, ["+8613800000004"])
+    clock = now_clock()
+    running = start(settings, pool, clock)
+
+    async def state() -> tuple[str, int]:
+        row = await pool.fetchrow("SELECT state, fetch_attempts FROM recordings")
+        return (row["state"], row["fetch_attempts"]) if row else ("", 0)
+
+    async def failed_once() -> bool:
+        return (await state())[1] >= 1
+
+    async def archived() -> bool:
+        clock.advance(timedelta(seconds=30))
+        running.engine.archiver.wake.set()
+        return (await state())[0] == "archived"
+
+    try:
+        await eventually(failed_once)
+        first = await state()
+        await eventually(archived)
+    finally:
+        await running.stop()
+
+    row = await pool.fetchrow("SELECT * FROM recordings")
+    assert first == ("finished", 1)
+    assert row["fetch_attempts"] == 3
+    size = (await asyncio.to_thread(Path(row["archive_path"]).stat)).st_size
+    assert size == row["size_bytes"]
+    assert row["duration_s"] > 0
+
+
+async def test_websocket_drop_mid_call_call_still_closed(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    sim.parties.set("86138000001*", Behaviour.answer(after=1, hangup_after=100))
+    await campaign_with(pool, [f"+86138000001{i}" for i in range(3)])
+    running = start(settings, pool, now_clock(), answer_handler=Hold())
+
+    async def answered() -> bool:
+        return (
+            await pool.fetchval(
+                "SELECT count(*) FROM call_attempts WHERE state = 'answered'"
+            )
+            == 3
+        )
+
+    async def all_ended() -> bool:
+        return (
+            await pool.fetchval(
+                "SELECT count(*) FROM call_attempts WHERE state = 'ended'"
+            )
+            == 3
+        )
+
+    try:
+        await eventually(answered)
+        sim.faults.drop_websockets()
+        await eventually(all_ended)
+    finally:
+        await running.stop()
+
+    outcomes = await pool.fetch("SELECT outcome FROM call_attempts")
+    assert {r["outcome"] for r in outcomes} == {"answered"}
+    assert (
+        await pool.fetchval("SELECT count(*) FROM recordings WHERE state = 'archived'")
+        == 3
+    )
+
+
+async def test_pacing_never_exceeds_concurrency_or_rate(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    sim.parties.set("86137*", Behaviour.answer(after=2, hangup_after=20))
+    phones = [f"+8613700000{i:03d}" for i in range(24)]
+    await campaign_with(pool, phones, max_concurrent=4, calls_per_second=20)
+    running = start(settings, pool, SystemClock())  # originated_at must move
+
+    async def done() -> bool:
+        return await pool.fetchval(
+            "SELECT count(*) FROM contacts WHERE state = 'done'"
+        ) == len(phones)
+
+    try:
+        await eventually(done, 40)
+    finally:
+        await running.stop()
+
+    rows = await pool.fetch(
+        "SELECT originated_at, ended_at FROM call_attempts ORDER BY originated_at"
+    )
+    edges = sorted(
+        [(r["originated_at"], 1) for r in rows] + [(r["ended_at"], -1) for r in rows],
+        key=lambda e: (e[0], e[1]),
+    )
+    in_progress = list(itertools.accumulate(step for _, step in edges))
+    gaps = [
+        b["originated_at"] - a["originated_at"] for a, b in itertools.pairwise(rows)
+    ]
+    assert max(in_progress) <= 4
+    assert min(gaps) >= timedelta(seconds=1 / 20 * 0.9)
