@@ -7,7 +7,7 @@ times aside and the documented run-to-run variances allowed.
 """
 
 import pytest
-from trace_replay import SECRET, USER, run_trace
+from trace_replay import SECRET, SHARED_TRACES, TRACES, USER, run_trace
 
 from engine.sim import Behaviour, Simulator
 
@@ -16,7 +16,7 @@ from engine.sim import Behaviour, Simulator
 # halves' dialplan and caller are left out of that one body, and the trace
 # runs on a slower clock. Trace 13 starts with the softphone registered, as
 # trace 12 left it.
-TRACES = {
+OPTIONS = {
     "00": {},
     "01": {},
     "02": {},
@@ -34,9 +34,9 @@ TRACES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(TRACES))
+@pytest.mark.parametrize("name", sorted(OPTIONS))
 async def test_trace_replay_matches_asterisk(name: str) -> None:
-    replay = await run_trace(name, **TRACES[name])
+    replay = await run_trace(name, **OPTIONS[name])
 
     report = "\n".join(str(m) for m in replay.mismatches)
     assert replay.mismatches == [], f"trace {name} differs:\n{report}"
@@ -54,3 +54,14 @@ async def test_trace_replay_busy_party_answering_reports_mismatch() -> None:
     wheres = " ".join(m.where for m in replay.mismatches)
     assert "Local/79990000002@sim-customers;1" in wheres
     assert replay.events > 0
+
+
+def test_trace_copies_are_the_reference_traces() -> None:
+    """The repository's copies are every trace, byte for byte."""
+    copies = {p.name: p.read_bytes() for p in TRACES.glob("*.jsonl")}
+    if not SHARED_TRACES.is_dir():
+        pytest.skip("shared/ari/traces is not next to this checkout")
+    reference = {p.name: p.read_bytes() for p in SHARED_TRACES.glob("*.jsonl")}
+
+    assert copies == reference
+    assert sorted(name[:2] for name in copies) == sorted(OPTIONS)

@@ -32,7 +32,9 @@ import aiohttp
 from engine.sim import Behaviour, Simulator
 from engine.sim.testing import RawAri
 
-TRACES = Path(__file__).resolve().parents[3] / "shared" / "ari" / "traces"
+# A verbatim copy of shared/ari/traces, so that a clean clone runs these tests.
+TRACES = Path(__file__).resolve().parent / "traces"
+SHARED_TRACES = Path(__file__).resolve().parents[3] / "shared" / "ari" / "traces"
 USER, SECRET, APP = "engine", "engine-secret", "capture"
 TIME_SCALE = 0.1
 
