@@ -32,7 +32,12 @@ causes). Python API::
     await sim.stop()            # also: async with Simulator(...) as sim
 
 ``time_scale`` multiplies every simulated delay; timestamps, ids and
-recording durations are in simulated time. Endpoints:
+recording durations are in simulated time (with 0.01 the simulated clock
+runs 100 times faster than the wall clock). Other knobs: ``sim.sounds``
+(known sound lengths; others play ``failed``), ``sim.globals`` (global
+variables), ``sim.channels`` (live channels), ``Simulator(channelvars=...,
+recordings_dir=..., trunks={...})``. ``engine.sim.testing.RawAri`` is a raw
+HTTP + WebSocket client for tests that want the wire view. Endpoints:
 ``PJSIP/<number>@<trunk>`` (customer through a trunk, party rules),
 ``Local/<number>@sim-customers`` and ``Local/<ext>@sim-operators`` (Local
 pairs with a ``;2`` half running the test dialplan; ``sim.local_contexts``
@@ -63,7 +68,9 @@ A behaviour as JSON: ``{"kind": "answer", "after": 1.0, "hangup_after": 20}``
 ``sip_code``). A random model: ``{"answer_rate": 0.6, "ring": [2, 10],
 "talk": [10, 60], "failures": {"busy": 0.3, "no_answer": 0.5}}``.
 
-Command line: ``outdial sim --host 127.0.0.1 --port 8088 --time-scale 1``.
+Command line: ``outdial sim --host 127.0.0.1 --port 8088 --time-scale 1``
+(``--softphone 6001``, ``--answer-rate 0.6``, ``--trace-dialplan``,
+``--recordings-dir DIR``, ``--seed N``; credentials from OUTDIAL_ARI_*).
 """
 
 from engine.sim.parties import Behaviour, RandomModel
