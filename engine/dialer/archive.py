@@ -78,7 +78,7 @@ def write_atomically(path: Path, data: bytes) -> ArchivedFile:
 
 def backoff_s(fetch_attempts: int) -> float:
     """Seconds before the next fetch after ``fetch_attempts`` failures."""
-    return min(_MAX_BACKOFF_S, 2.0 * 2 ** max(0, fetch_attempts))
+    return min(_MAX_BACKOFF_S, 2.0 * 2.0 ** max(0, fetch_attempts))
 
 
 class Archiver:

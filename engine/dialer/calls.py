@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.dialer.models import Campaign, Contact
 from engine.dialer.outcomes import Outcome, classify
@@ -170,10 +170,11 @@ class Call:
         done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.playbacks[playback_id] = done
         await self.ari.play(self.id, media, playback_id=playback_id)
-        ended = asyncio.ensure_future(self.ended.wait())
+        ended: asyncio.Future[bool] = asyncio.ensure_future(self.ended.wait())
         try:
+            waiting: set[asyncio.Future[Any]] = {done, ended}
             await asyncio.wait(
-                {done, ended}, timeout=max_wait, return_when=asyncio.FIRST_COMPLETED
+                waiting, timeout=max_wait, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             ended.cancel()

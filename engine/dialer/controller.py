@@ -172,12 +172,12 @@ class Controller:
                 if campaign_id not in running:
                     log.info("campaign_runner_stopped", campaign_id=campaign_id)
         for campaign_id, campaign in running.items():
-            runner = self.runners.get(campaign_id)
-            if runner is None:
-                runner = self.runners[campaign_id] = self._runner(campaign)
-                runner.start()
+            known = self.runners.get(campaign_id)
+            if known is None:
+                fresh = self.runners[campaign_id] = self._runner(campaign)
+                fresh.start()
             else:
-                runner.campaign = campaign
+                known.campaign = campaign
 
     def _runner(self, campaign: Campaign) -> CampaignRunner:
         return CampaignRunner(

@@ -109,7 +109,7 @@ class Engine:
         """No running campaign, no call in progress, no recording to fetch."""
         if len(self.registry) or await self.repo.running_campaigns():
             return False
-        pending = await self.repo.pool.fetchval(
+        pending: int = await self.repo.pool.fetchval(
             "SELECT count(*) FROM recordings WHERE state IN ('recording', 'finished')"
         )
 

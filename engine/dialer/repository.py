@@ -136,7 +136,7 @@ class CallRepository:
             "   AND state <> 'ended')",
             campaign_id,
         )
-        done = result.endswith(" 1")
+        done: bool = result.endswith(" 1")
         if done:
             await self.pool.execute(
                 "SELECT pg_notify('outdial_campaign', $1)", f"{campaign_id}:finished"
@@ -373,8 +373,9 @@ class CallRepository:
             name,
             at,
         )
+        changed: bool = result.endswith(" 1")
 
-        return result.endswith(" 1")
+        return changed
 
     async def finish_orphan_recordings(self, now: datetime, grace_s: float) -> int:
         """
