@@ -228,3 +228,30 @@ async def test_hold_and_moh_on_a_channel_in_stasis(sim: Simulator, ari: RawAri) 
 
     assert statuses == [204, 204, 204, 204]
     assert [e["type"] for e in ari.events[-2:]] == ["ChannelHold", "ChannelUnhold"]
+
+
+async def test_created_trunk_channel_dials_into_its_stasis(
+    sim: Simulator, ari: RawAri
+) -> None:
+    sim.parties.set("8613700000009", Behaviour.answer(after=0.5))
+    status, channel = await ari.request(
+        "POST",
+        "/ari/channels/create",
+        params={"endpoint": "PJSIP/8613700000009@trunk", "app": "capture"},
+    )
+    start = await ari.wait_for("StasisStart")
+
+    dialled, _ = await ari.request("POST", f"/ari/channels/{channel['id']}/dial")
+    await ari.wait_for(lambda e: e.get("dialstatus") == "ANSWER")
+    again, _ = await ari.request("POST", f"/ari/channels/{channel['id']}/dial")
+
+    assert (status, dialled) == (200, 204)
+    assert start["channel"]["state"] == "Down"
+    assert [e["dialstring"] for e in ari.of_type("Dial")] == [
+        "8613700000009@trunk",
+        "",
+        "",
+    ]
+    assert len(ari.of_type("StasisStart")) == 1
+    assert again == 409
+    assert sim.originations[-1].method == "dial"
