@@ -348,3 +348,5 @@ class Pbx:
             ch.alive = False
         self.channels.clear()
         self.snoops.clear()
+        for phone in self.softphones.phones.values():
+            phone.channel_ids.clear()
