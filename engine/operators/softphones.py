@@ -414,6 +414,7 @@ class SoftphoneManager:
                 "operator_bridge_failed",
                 session_id=claim.session_id,
                 status=_status(exc),
+                error=str(exc),
             )
             await self._recover_leg(claim)
             return False
