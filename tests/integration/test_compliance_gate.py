@@ -279,3 +279,20 @@ async def test_callback_during_call_survives_call_end(conn: asyncpg.Connection) 
 
     row = await conn.fetchrow("SELECT state, next_attempt_at FROM contacts")
     assert (row["state"], row["next_attempt_at"]) == ("pending", due)
+
+
+async def test_gate_campaign_cannot_loosen_institution_limits(
+    conn: asyncpg.Connection,
+) -> None:
+    campaign = await _campaign(
+        conn, settings={"max_attempts_per_day": 9, "min_call_gap_s": 0}
+    )
+    contact = await _contact(conn, campaign)
+    gate = _gate(max_attempts_per_day=1, min_call_gap_s=600)
+    assert (await gate.check(conn, campaign, contact, OPEN, "originate")).allowed
+
+    again = await gate.check(
+        conn, campaign, contact, OPEN + timedelta(hours=1), "lease"
+    )
+
+    assert again.reason.startswith("daily: 1 of 1 calls today")

@@ -1,5 +1,7 @@
 """Calling windows: parsing, narrowing, and the errors bad windows get."""
 
+from pathlib import Path
+
 import pytest
 
 from engine.campaigns.kinds import KINDS
@@ -100,3 +102,14 @@ def test_institution_windows_bad_setting_names_kind() -> None:
     assert "calling window of survey in settings" in str(caught.value)
     with pytest.raises(UnknownKindError):
         institution_windows('{"raffle": "mon 10:00-11:00"}')
+
+
+def test_institution_windows_from_file_setting(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text('{"greeting": "sun 10:00-11:00"}', encoding="utf-8")
+
+    windows = institution_windows(f"@{path}")
+
+    assert windows["greeting"].intervals("sun") == ((600, 660),)
+    with pytest.raises(WindowError, match="cannot read calling windows file"):
+        institution_windows(f"@{tmp_path / 'missing.json'}")
