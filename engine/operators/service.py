@@ -9,9 +9,8 @@ directors and admins see everything, read the board, and supervise.
 Logins and supervision work across processes: ``start_session`` and
 ``supervise`` write their rows and NOTIFY, and the engine holding the
 softphones (a ``SoftphoneManager``, with a ``Supervisor``) acts on them.
-Hanging up a customer needs that engine's ARI connection, so it works where
-the service was built with the manager (the engine process); elsewhere it
-raises a clear error.
+An operator hanging up the customer from the desktop is a NOTIFY the engine
+carrying the call acts on.
 """
 
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from engine.operators.sessions import (
     SessionState,
     transition,
 )
-from engine.operators.softphones import SoftphoneManager
+from engine.operators.softphones import HANGUP_PREFIX, SoftphoneManager
 from engine.operators.supervision import Mode
 
 
@@ -248,11 +247,23 @@ class OperatorService:
             )
 
     async def hang_up(self, actor: Account, call_id: str) -> None:
-        """End the customer leg of the actor's call (engine process only)."""
+        """End the customer leg of the actor's call, from any process."""
         async with self.pool.acquire() as conn:
             check_access(actor, await load_call(conn, call_id), "hang up")
-        if self.manager is None or not await self.manager.hangup_customer(call_id):
-            raise OperatorError(f"call {call_id} is not live on this engine")
+            live = await conn.fetchval(
+                "SELECT ended_at IS NULL FROM operator_calls WHERE call_id = $1",
+                call_id,
+            )
+            if not live:
+                raise OperatorError(f"call {call_id} has already ended")
+            await audit(
+                conn, actor.id, "call_hung_up_by_operator", "call_attempt", call_id
+            )
+            if self.manager is None or not await self.manager.hangup_customer(call_id):
+                # the engine carrying the call is elsewhere: ask it
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, HANGUP_PREFIX + call_id
+                )
 
     async def dispose(self, actor: Account, form: DispositionForm) -> str | None:
         """Store a disposition; returns the reason if it paused the campaign."""

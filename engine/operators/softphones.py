@@ -40,6 +40,9 @@ from engine.operators.sessions import (
 
 log = structlog.get_logger(__name__)
 
+# NOTIFY payload asking the engine that carries a call to hang its customer up
+HANGUP_PREFIX = "hangup:"
+
 
 @dataclass
 class ActiveCall:
@@ -83,6 +86,7 @@ class SoftphoneManager:
         self._pending: dict[str, int] = {}  # ringing softphone -> session id
         self._calls: dict[str, ActiveCall] = {}  # customer channel id -> call
         self._wake = asyncio.Event()
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._holding_ready = False
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -131,7 +135,14 @@ class SoftphoneManager:
         """Run a tick now (a login was requested in this process)."""
         self._wake.set()
 
-    def _on_notify(self, *_: Any) -> None:
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(HANGUP_PREFIX):
+            call_id = payload.removeprefix(HANGUP_PREFIX)
+            if call_id in self._calls:
+                task = asyncio.create_task(self._hangup(call_id))
+                self._side_tasks.add(task)
+                task.add_done_callback(self._side_tasks.discard)
+            return
         self._wake.set()
 
     async def _poll_loop(self) -> None:

@@ -24,7 +24,7 @@ from argon2 import PasswordHasher
 from engine.ari import AriClient
 from engine.clock import SystemClock
 from engine.dialer.engine import Engine, build_engine
-from engine.operators.accounts import Account
+from engine.operators.accounts import Account, AccountStore
 from engine.operators.dispositions import DispositionForm
 from engine.operators.service import OperatorService
 from engine.operators.sessions import SessionState
@@ -80,7 +80,7 @@ async def running_stack(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator
     clock = SystemClock()
     engine = build_engine(settings, pool, ari, clock)
     operators = build_operators(settings, pool, ari, clock)
-    operators.service.accounts._hasher = FAST_HASHER
+    operators.service.accounts = AccountStore(pool, clock, hasher=FAST_HASHER)
     operators.attach(engine)
     try:
         async with operators.running():
@@ -268,7 +268,8 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
 ) -> None:
     """One operator, three customers at once: two abandoned; then supervision."""
     sim.sounds["outdial-apology"] = 4.0
-    sim.parties.set("861370000*", Behaviour.answer(after=1.0, hangup_after=400.0))
+    # customers who would stay 30 s (wall clock): only a hang-up ends them sooner
+    sim.parties.set("861370000*", Behaviour.answer(after=1.0, hangup_after=3000.0))
     phones = [f"+86137000000{i}" for i in range(3)]
     campaign_id = await make_campaign(
         pool,
@@ -301,6 +302,10 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
         reason = await stack.service.dispose(
             operator, DispositionForm(call.call_id, "complaint", notes="rude")
         )
+        # the desktop runs in another process: no manager, a NOTIFY does it
+        desktop = OperatorService(pool, SystemClock(), stack.service.accounts)
+        await desktop.hang_up(operator, call.call_id)
+        await eventually(lambda: _count(pool, _OPEN, 0))
         sim.softphones.hangup("6101")
         await dialling
 
@@ -338,6 +343,7 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
 
 
 _ABANDONED = "SELECT count(*) FROM call_attempts WHERE outcome = 'abandoned'"
+_OPEN = "SELECT count(*) FROM call_attempts WHERE state <> 'ended'"
 _JOINED = (
     "SELECT count(*) FROM supervision_sessions WHERE supervisor_channel_id IS NOT NULL"
 )
