@@ -264,16 +264,20 @@ async def _drive(
 def _judge(
     run: dict[str, Any], world: World, sim: Simulator, gate: RecordingGate, rows: Any
 ) -> int:
-    contact_of = {r["id"]: (r["phone"], r["contact_id"]) for r in rows}
+    attempt = {r["id"]: r for r in rows}
     per_contact: dict[int, int] = defaultdict(int)
     for origination in sim.originations:
-        assert origination.channel_id in contact_of, (
-            "origination without an attempt row"
-        )
-        phone, contact_id = contact_of[origination.channel_id]
+        assert origination.channel_id in attempt, "origination without an attempt row"
+        row = attempt[origination.channel_id]
+        phone, at = row["phone"], row["originated_at"]
         assert origination.number == phone.lstrip("+")
         assert origination.caller_id == CALLER_ID
-        per_contact[contact_id] += 1
+        # Judged again at the engine-clock instant the originate was sent.
+        assert world.caller_id_ok_at(at), f"originate at {at}: caller id revoked"
+        assert not world.suppressed(phone, run["kind"], at), f"originate at {at}: DNC"
+        why = world.window_violation(phone, None, at)
+        assert not why, f"originate at {at} outside the window: {why}"
+        per_contact[row["contact_id"]] += 1
     for contact_id, count in per_contact.items():
         passed = gate.passed[contact_id]
         assert count <= len(passed), "an origination the gate never passed"
@@ -309,7 +313,9 @@ async def test_engine_originations_obey_every_rule(
             sim.parties.set(phone.lstrip("+"), BEHAVIOURS[behaviour])
         settings_ = _settings(run, sim, db_dsn, tmp_path)
         gate = await _drive(run, pool, settings_, world)
-        rows = await pool.fetch("SELECT id, phone, contact_id FROM call_attempts")
+        rows = await pool.fetch(
+            "SELECT id, phone, contact_id, originated_at FROM call_attempts"
+        )
 
         dialled = _judge(run, world, sim, gate, rows)
 
