@@ -2,7 +2,8 @@
 Callbacks promised to customers: a due time and, optionally, an operator.
 
 Scheduling a callback puts its contact back in the queue with
-``next_attempt_at`` at the due time, so the dialer's ordinary lease picks it
+``next_attempt_at`` at the due time (or, if its call is still up, a trigger
+does so when the dialer closes it), so the dialer's ordinary lease picks it
 up; the gate still checks window and suppression at that moment (a callback
 due at night rings at the next opening) but lets it past the campaign's
 attempt limit and retry delay, since the customer asked for it. The gate marks
@@ -28,16 +29,7 @@ async def schedule_callback(
 ) -> int:
     """Promise a call back at ``due_at``; replaces the contact's pending one."""
     async with conn.transaction():
-        contact = await conn.fetchrow(
-            "SELECT campaign_id, state FROM contacts WHERE id = $1 FOR UPDATE",
-            contact_id,
-        )
-        if contact is None:
-            raise ComplianceError(f"no contact with id {contact_id}")
-        if contact["state"] in ("suppressed", "cancelled"):
-            raise ComplianceError(
-                f"contact {contact_id} is {contact['state']}; it cannot be called back"
-            )
+        campaign_id = await _lock_contact(conn, contact_id)
         await conn.execute(
             "UPDATE callbacks SET state = 'cancelled', closed_at = now()"
             " WHERE contact_id = $1 AND state = 'pending'",
@@ -46,15 +38,16 @@ async def schedule_callback(
         callback_id: int = await conn.fetchval(
             "INSERT INTO callbacks (campaign_id, contact_id, due_at, operator, note,"
             " created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            contact["campaign_id"],
+            campaign_id,
             contact_id,
             due_at,
             operator,
             note,
             actor,
         )
-        # A leased contact keeps its lease; the dialer's own disposition
-        # runs when its call ends, and the callback waits for it.
+        # A leased contact (a callback promised during its call) keeps its
+        # lease; when the dialer closes it, the trigger of migration 0008
+        # puts it back in the queue for the due time.
         await conn.execute(
             "UPDATE contacts SET state = 'pending', next_attempt_at = $2,"
             " state_reason = 'callback', updated_at = now()"
@@ -74,6 +67,22 @@ async def schedule_callback(
         )
 
     return callback_id
+
+
+async def _lock_contact(conn: asyncpg.Connection, contact_id: int) -> int:
+    """Lock a contact that may be called back; return its campaign id."""
+    contact = await conn.fetchrow(
+        "SELECT campaign_id, state FROM contacts WHERE id = $1 FOR UPDATE", contact_id
+    )
+    if contact is None:
+        raise ComplianceError(f"no contact with id {contact_id}")
+    if contact["state"] in ("suppressed", "cancelled"):
+        raise ComplianceError(
+            f"contact {contact_id} is {contact['state']}; it cannot be called back"
+        )
+    campaign_id: int = contact["campaign_id"]
+
+    return campaign_id
 
 
 async def cancel_callback(
