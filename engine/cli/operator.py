@@ -25,9 +25,9 @@ from engine.operators.service import OperatorService
 from engine.settings import Settings
 
 
-def _store(settings: Settings, pool: object) -> AccountStore:
+def _store(settings: Settings, pool: asyncpg.Pool) -> AccountStore:
     return AccountStore(
-        pool,  # type: ignore[arg-type]
+        pool,
         SystemClock(),
         password_max_age_days=settings.password_max_age_days,
         max_failures=settings.login_max_failures,
@@ -392,13 +392,15 @@ def list_supervision(call_id: str | None, limit: int) -> None:
 
     async def go() -> list[asyncpg.Record]:
         async with database(settings) as pool:
-            return await pool.fetch(
+            rows: list[asyncpg.Record] = await pool.fetch(
                 "SELECT id, supervisor_id, call_id, operator_id, mode, started_at,"
                 " ended_at, end_reason FROM supervision_sessions"
                 " WHERE $1::text IS NULL OR call_id = $1 ORDER BY id DESC LIMIT $2",
                 call_id,
                 limit,
             )
+
+        return rows
 
     table = Table("id", "director", "call", "operator", "mode", "from", "to", "end")
     for r in run(go()):

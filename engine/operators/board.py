@@ -130,8 +130,10 @@ async def abandoned_count(
     conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int
 ) -> int:
     """How many of a campaign's answered calls ended abandoned."""
-    return await conn.fetchval(
+    count: int = await conn.fetchval(
         "SELECT count(*) FROM call_attempts WHERE campaign_id = $1"
         " AND outcome = 'abandoned'",
         campaign_id,
     )
+
+    return count

@@ -209,7 +209,7 @@ async def escalate(
     **details: Any,
 ) -> int:
     """Open an escalation the directors see on their board."""
-    escalation_id = await conn.fetchval(
+    escalation_id: int = await conn.fetchval(
         "INSERT INTO escalations (kind, campaign_id, call_id, operator_id, details,"
         " created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         kind,

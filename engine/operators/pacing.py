@@ -91,8 +91,8 @@ class ProgressiveCapacity:
             free = await count_free(conn, campaign_id=campaign.id, now=self.clock.now())
             row = await conn.fetchrow(_IN_FLIGHT, campaign.id, self._engine_id)
         active = self._active(campaign.id)
-        waiting = row["waiting"] + max(0, active - self._bridged(campaign.id))
+        waiting = int(row["waiting"]) + max(0, active - self._bridged(campaign.id))
         wanted = math.floor(free * self.ratio_for(campaign) + 1e-9) - waiting
-        headroom = campaign.max_concurrent - row["open"] - active
+        headroom = campaign.max_concurrent - int(row["open"]) - active
 
         return max(0, min(wanted, headroom))

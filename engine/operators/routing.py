@@ -69,7 +69,7 @@ async def count_free(
     conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, now: datetime
 ) -> int:
     """How many operators could take a call of this campaign right now."""
-    return await conn.fetchval(
+    count: int = await conn.fetchval(
         "SELECT count(*) FROM operator_sessions"
         " WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))"
         " AND channel_id IS NOT NULL"
@@ -77,3 +77,5 @@ async def count_free(
         now,
         campaign_id,
     )
+
+    return count

@@ -305,7 +305,7 @@ class SoftphoneManager:
         )
         if account is None:
             return None
-        taken = await self.pool.fetchval(
+        taken: int | None = await self.pool.fetchval(
             "UPDATE operator_sessions SET engine_id = $2, ari_url = $3"
             " WHERE operator_id = $1 AND state = 'connecting' AND engine_id IS NULL"
             " RETURNING id",

@@ -91,7 +91,7 @@ async def request(
         call = await conn.fetchrow(_CALL, call_id)
         if call is None or call["engine_id"] is None:
             raise SupervisionError(f"call {call_id} is not live with an operator")
-        sup_id = await conn.fetchval(
+        sup_id: int = await conn.fetchval(
             "INSERT INTO supervision_sessions (supervisor_id, call_id, operator_id,"
             " mode, engine_id, started_at) VALUES ($1, $2, $3, $4, $5, $6)"
             " RETURNING id",
