@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
 
 from engine.ari import AriClient
 from engine.clock import Clock, FakeClock, SystemClock
@@ -288,3 +289,29 @@ async def test_pacing_never_exceeds_concurrency_or_rate(
     ]
     assert max(in_progress) <= 4
     assert min(gaps) >= timedelta(seconds=1 / 20 * 0.9)
+
+
+async def test_call_ended_one_summary_line_per_call_number_masked(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    sim.parties.set("8613600000001", Behaviour.busy())
+    sim.parties.set("8613600000002", Behaviour.answer(after=1, hangup_after=3))
+    await campaign_with(pool, ["+8613600000001", "+8613600000002"], retry_delays={})
+
+    with structlog.testing.capture_logs() as logs:
+        running = start(settings, pool, SystemClock())
+        try:
+            await eventually(lambda: _contacts_closed(pool, 2))
+        finally:
+            await running.stop()
+
+    ended = [e for e in logs if e["event"] == "call_ended"]
+    assert sorted(e["outcome"] for e in ended) == ["answered", "busy"]
+    assert {e["log_level"] for e in ended} == {"info"}
+    assert {e["number"] for e in ended} == {"+861******0001", "+861******0002"}
+    assert all(e["duration_ms"] >= 0 and e["campaign_id"] for e in ended)
+
+
+async def _contacts_closed(pool: asyncpg.Pool, count: int) -> bool:
+    closed = await pool.fetchval("SELECT count(*) FROM contacts WHERE state = 'done'")
+    return closed == count
