@@ -130,7 +130,7 @@ async def bench_routing(server: str, sessions: int, claims: int, workers: int) -
                     pool,
                     campaign_id=1,
                     call_id=call_id,
-                    ari_url=ARI,
+                    engine_id="e",
                     now=datetime.now(UTC),
                 )
                 latencies.append(time.perf_counter() - started)

@@ -88,7 +88,7 @@ class OperatorBridge:
             self.pool,
             campaign_id=call.campaign.id,
             call_id=call.id,
-            ari_url=self.manager.ari_url,
+            engine_id=self.manager.engine_id,
             now=self.clock.now(),
         )
         if claim is None:

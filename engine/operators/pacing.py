@@ -7,9 +7,13 @@ A campaign uses operators when its settings say so: ``{"operators": true}`` or
     floor(free operators x ratio) - calls in flight not yet with an operator
 
 where free operators are ready ones (or whose wrap-up is over) that may take
-this campaign's calls, and calls in flight are the campaign's attempts not
-ended and not bridged, counted in Postgres across every engine. The result
-never exceeds the campaign's own max_concurrent headroom.
+this campaign's calls. Bound to an engine (``bind_local``, as the engine
+process does) both sides are that engine's own: its operators, and its calls
+not yet with an operator, counted from memory over every operator campaign
+it dials (operators shared between campaigns are not promised twice; erring
+that way means fewer abandoned calls). Unbound, both come from Postgres
+across all engines. The result never exceeds the campaign's max_concurrent
+headroom, counted across all engines.
 """
 
 import math
@@ -24,6 +28,8 @@ from engine.operators.routing import count_free
 if TYPE_CHECKING:
     from engine.dialer.models import Campaign
 
+# the campaign's open attempts on other engines (all, when $2 is NULL), and
+# how many of those still wait for an operator
 _IN_FLIGHT = """
 SELECT count(*) FILTER (WHERE oc.call_id IS NULL) AS waiting, count(*) AS open
 FROM call_attempts a
@@ -60,6 +66,7 @@ class ProgressiveCapacity:
         self._engine_id: str | None = None
         self._active: CampaignCount = lambda _: 0
         self._bridged: CampaignCount = lambda _: 0
+        self._campaigns: set[int] = set()
 
     def bind_local(
         self, engine_id: str, active: CampaignCount, bridged: CampaignCount
@@ -87,12 +94,24 @@ class ProgressiveCapacity:
 
     async def capacity(self, campaign: "Campaign") -> int:
         """How many new calls the campaign may start now (0 or more)."""
+        self._campaigns.add(campaign.id)
         async with self.pool.acquire() as conn:
-            free = await count_free(conn, campaign_id=campaign.id, now=self.clock.now())
+            free = await count_free(
+                conn,
+                campaign_id=campaign.id,
+                now=self.clock.now(),
+                engine_id=self._engine_id,
+            )
             row = await conn.fetchrow(_IN_FLIGHT, campaign.id, self._engine_id)
-        active = self._active(campaign.id)
-        waiting = int(row["waiting"]) + max(0, active - self._bridged(campaign.id))
+        if self._engine_id is None:
+            waiting = int(row["waiting"])
+        else:
+            waiting = sum(
+                max(0, self._active(c) - self._bridged(c)) for c in self._campaigns
+            )
         wanted = math.floor(free * self.ratio_for(campaign) + 1e-9) - waiting
-        headroom = campaign.max_concurrent - int(row["open"]) - active
+        headroom = (
+            campaign.max_concurrent - int(row["open"]) - self._active(campaign.id)
+        )
 
         return max(0, min(wanted, headroom))

@@ -3,10 +3,13 @@ Which operator takes an answered call: the longest-idle ready one, chosen in Pos
 
 The choice and the claim are one transaction: the candidate row is locked
 with ``FOR UPDATE SKIP LOCKED`` and moved to ``on_call`` before commit, so two
-engines routing at the same instant take two different operators (or one
-finds none) and never the same one twice. Only sessions whose softphone leg
-lives on the same Asterisk (``ari_url``) qualify: a leg can only be moved
-into a bridge on the server that holds it.
+calls routed at the same instant take two different operators (or one finds
+none) and never the same one twice, and a pause clicked in the web app at
+that instant either wins or waits. An engine routes only to the operators
+whose softphone legs it holds: it alone receives those legs' events and can
+move them between bridges, and its progressive pacing counts the same
+operators, so several engines sharing the database never dial for, or hand
+calls to, each other's operators.
 """
 
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ SELECT id, operator_id, channel_id, holding_bridge_id, idle_since
 FROM operator_sessions
 WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))
   AND channel_id IS NOT NULL
-  AND ari_url = $2
+  AND engine_id = $2
   AND (campaign_id IS NULL OR campaign_id = $3)
 ORDER BY idle_since NULLS FIRST, id
 LIMIT 1
@@ -46,12 +49,12 @@ async def claim_operator(
     *,
     campaign_id: int,
     call_id: str,
-    ari_url: str,
+    engine_id: str,
     now: datetime,
 ) -> Claim | None:
     """Claim the longest-idle free operator for ``call_id``, or None."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(_PICK, now, ari_url, campaign_id)
+        row = await conn.fetchrow(_PICK, now, engine_id, campaign_id)
         if row is None:
             return None
         await transition(conn, row["id"], SessionState.ON_CALL, now, call_id=call_id)
@@ -66,16 +69,22 @@ async def claim_operator(
 
 
 async def count_free(
-    conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, now: datetime
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    campaign_id: int,
+    now: datetime,
+    engine_id: str | None = None,
 ) -> int:
-    """How many operators could take a call of this campaign right now."""
+    """How many operators (of one engine, if given) could take a call now."""
     count: int = await conn.fetchval(
         "SELECT count(*) FROM operator_sessions"
         " WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))"
         " AND channel_id IS NOT NULL"
-        " AND (campaign_id IS NULL OR campaign_id = $2)",
+        " AND (campaign_id IS NULL OR campaign_id = $2)"
+        " AND ($3::text IS NULL OR engine_id = $3)",
         now,
         campaign_id,
+        engine_id,
     )
 
     return count

@@ -248,7 +248,16 @@ class SoftphoneManager:
             log.info("softphone_unexpected", channel_id=channel_id)
             await self._hangup(channel_id)
             return
-        await self._park_new_leg(session_id, channel_id)
+        try:
+            await self._park_new_leg(session_id, channel_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # never leave a phone stuck in Stasis with nobody serving it
+            log.exception("softphone_park_failed", session_id=session_id)
+            self._legs.pop(channel_id, None)
+            await self._hangup(channel_id)
+            await self.log_out(session_id, "engine_error")
 
     async def _park_new_leg(self, session_id: int, channel_id: str) -> None:
         try:

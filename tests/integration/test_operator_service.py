@@ -109,7 +109,7 @@ async def _bridge(
         service.pool,
         campaign_id=campaign_id,
         call_id=call_id,
-        ari_url=ARI,
+        engine_id="e1",
         now=clock.now(),
     )
     assert claim is not None
@@ -157,7 +157,7 @@ async def test_routing_concurrent_claims_never_share_an_operator(
                 service.pool,
                 campaign_id=campaign_id,
                 call_id=c,
-                ari_url=ARI,
+                engine_id="e1",
                 now=clock.now(),
             )
             for c in calls
@@ -185,7 +185,7 @@ async def test_routing_finished_wrap_up_counts_as_ready(
         service.pool,
         campaign_id=campaign_id,
         call_id=call2,
-        ari_url=ARI,
+        engine_id="e1",
         now=clock.now(),
     )
     clock.advance(timedelta(seconds=31))
@@ -193,7 +193,7 @@ async def test_routing_finished_wrap_up_counts_as_ready(
         service.pool,
         campaign_id=campaign_id,
         call_id=call2,
-        ari_url=ARI,
+        engine_id="e1",
         now=clock.now(),
     )
 
@@ -351,3 +351,38 @@ async def test_complaint_surge_pauses_campaign_with_reason(
     assert kinds == ["campaign_paused", "complaint", "complaint"]
     board = await service.board(director)
     assert board.campaigns[0].state_reason == row["state_reason"]
+
+
+async def test_pacing_bound_engine_counts_own_operators_and_calls(
+    service: OperatorService, clock: FakeClock
+) -> None:
+    for name in ("q1", "q2", "q3"):
+        await _ready(service, await _account(service, name), clock)
+    await service.pool.execute(
+        "UPDATE operator_sessions SET engine_id = 'e2' WHERE operator_id = 'q3'"
+    )
+    campaign_id = await _campaign(service.pool, {"operators": {"ratio": 2}})
+    row = await service.pool.fetchrow(
+        "SELECT * FROM campaigns WHERE id = $1", campaign_id
+    )
+    pacing = ProgressiveCapacity(service.pool, clock)
+    pacing.bind_local("e1", active=lambda _: 3, bridged=lambda _: 1)
+
+    capacity = await pacing.capacity(Campaign.from_row(row))
+
+    assert capacity == 2  # 2 own operators x 2 - (3 placed - 1 bridged)
+
+
+async def test_routing_other_engines_operators_not_taken(
+    service: OperatorService, clock: FakeClock
+) -> None:
+    await _ready(service, await _account(service, "r1"), clock)
+    campaign_id = await _campaign(service.pool)
+    call_id = await _call(service.pool, campaign_id, 30)
+
+    claim = await claim_operator(
+        service.pool, campaign_id=campaign_id, call_id=call_id, engine_id="e2",
+        now=clock.now(),
+    )  # fmt: skip
+
+    assert claim is None
