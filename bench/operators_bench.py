@@ -6,8 +6,9 @@ customers wait for one on a simulated shift.
         [--sessions 200] [--claims 4000] [--workers 8]
 
 1. routing: ``--sessions`` ready operator sessions and ``--workers`` concurrent
-   claimers on two pools (two engines' worth), each claiming the longest-idle
-   operator and freeing it again at once, ``--claims`` times in all. Prints
+   claimers on two pools (many answered calls routed at once), each claiming
+   the longest-idle operator and freeing it again at once, ``--claims`` times
+   in all. Prints
    claims per second and claim latency p50/p99, and checks that no operator
    was ever held by two claimers at once (the SKIP LOCKED guarantee).
 2. shift: the real engine with operators attached against the simulator
