@@ -36,7 +36,8 @@ SELECT id, operator_id, channel_id, holding_bridge_id, idle_since
 FROM operator_sessions
 WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))
   AND channel_id IS NOT NULL
-  AND engine_id = $2
+  AND ($2::text IS NULL OR engine_id = $2)
+  AND ($4::text IS NULL OR ari_url = $4)
   AND (campaign_id IS NULL OR campaign_id = $3)
 ORDER BY idle_since NULLS FIRST, id
 LIMIT 1
@@ -49,12 +50,20 @@ async def claim_operator(
     *,
     campaign_id: int,
     call_id: str,
-    engine_id: str,
     now: datetime,
+    engine_id: str | None = None,
+    ari_url: str | None = None,
 ) -> Claim | None:
-    """Claim the longest-idle free operator for ``call_id``, or None."""
+    """
+    Claim the longest-idle free operator for ``call_id``, or None.
+
+    Engines pass their ``engine_id``. ``ari_url`` alone (any engine's operator
+    on that Asterisk) is kept for callers that predate engine-local routing.
+    """
+    if engine_id is None and ari_url is None:
+        raise ValueError("claim_operator needs engine_id or ari_url")
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(_PICK, now, engine_id, campaign_id)
+        row = await conn.fetchrow(_PICK, now, engine_id, campaign_id, ari_url)
         if row is None:
             return None
         await transition(conn, row["id"], SessionState.ON_CALL, now, call_id=call_id)
