@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import pytest
 from dialer_helpers import (
     assert_archive_complete,
     engine_env,
@@ -62,9 +63,14 @@ async def open_attempts(pool: asyncpg.Pool) -> int:
     )
 
 
+@pytest.mark.parametrize(
+    "template", ["PJSIP/{number}@trunk", "Local/{number}@sim-customers"]
+)
 async def test_campaign_dialled_outcomes_retries_and_archive(
-    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool, template: str
 ) -> None:
+    """Through a trunk, and through Local channels (busy/congestion: cause 0)."""
+    settings = settings.model_copy(update={"dial_template": template})
     script_parties(sim)
     phones = ANSWER + BUSY + NO_ANSWER + CONGESTION + REJECTED
     campaign_id = await make_campaign(

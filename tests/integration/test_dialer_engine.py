@@ -315,3 +315,56 @@ async def test_call_ended_one_summary_line_per_call_number_masked(
 async def _contacts_closed(pool: asyncpg.Pool, count: int) -> bool:
     closed = await pool.fetchval("SELECT count(*) FROM contacts WHERE state = 'done'")
     return closed == count
+
+
+async def test_dead_engine_call_taken_over_and_finished(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """An engine whose leases lapsed left a ringing call: another one adopts it."""
+    sim.parties.set("8613500000001", Behaviour.answer(after=60, hangup_after=300))
+    campaign_id = await campaign_with(pool, ["+8613500000001"], retry_delays={})
+    contact_id = await pool.fetchval("SELECT id FROM contacts")
+    attempt_id = "5b0f3c9e-7d1a-4c11-9d7e-1b2f3a4c5d6e"
+    await pool.execute(
+        "UPDATE contacts SET state = 'leased', lease_owner = 'dead',"
+        " lease_expires_at = now() - interval '1 minute', attempts = 1"
+    )
+    await pool.execute(
+        "INSERT INTO call_attempts (id, campaign_id, contact_id, attempt_no, phone,"
+        " caller_id, dial_string, engine_id, lease_expires_at, state, originated_at)"
+        " VALUES ($1, $2, $3, 1, '+8613500000001', '95555', 'PJSIP/x', 'dead',"
+        " now() - interval '1 minute', 'originating', now())",
+        attempt_id,
+        campaign_id,
+        contact_id,
+    )
+    dead = AriClient.from_settings(settings)
+    try:
+        await dead.originate(
+            "PJSIP/8613500000001@trunk",
+            channel_id=attempt_id,
+            app_args=("customer", attempt_id),
+            timeout=120,
+        )
+    finally:
+        await dead.close()
+    running = start(settings, pool, SystemClock())
+
+    async def archived() -> bool:
+        state = await pool.fetchval("SELECT state FROM recordings")
+        return state == "archived"
+
+    try:
+        await eventually(archived)
+    finally:
+        await running.stop()
+
+    attempt = await pool.fetchrow("SELECT * FROM call_attempts")
+    contact = await pool.fetchrow("SELECT * FROM contacts")
+    assert (attempt["engine_id"], attempt["state"], attempt["outcome"]) == (
+        "it-engine",
+        "ended",
+        "answered",
+    )
+    assert (contact["state"], contact["attempts"]) == ("done", 1)
+    assert len(sim.originations) == 1
