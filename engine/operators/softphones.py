@@ -42,6 +42,8 @@ log = structlog.get_logger(__name__)
 
 # NOTIFY payload asking the engine that carries a call to hang its customer up
 HANGUP_PREFIX = "hangup:"
+# how often (in ticks) to look for sessions left by engines that died
+SWEEP_EVERY_TICKS = 60
 
 
 @dataclass
@@ -88,6 +90,7 @@ class SoftphoneManager:
         self._wake = asyncio.Event()
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._holding_ready = False
+        self._ticks = 0
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -172,6 +175,9 @@ class SoftphoneManager:
             await self._dial(session)
         await self._finish_wrap_ups()
         await self._drop_logged_out()
+        self._ticks += 1
+        if self._ticks % SWEEP_EVERY_TICKS == 0:
+            await self._sweep_dead_engines()
         for extra in self.extra_ticks:
             await extra()
 

@@ -45,6 +45,24 @@ class PerCampaignAnswer:
         else:
             await self.default.on_answered(call)
 
+    async def on_resumed(self, call: "Call") -> None:
+        """
+        An answered call adopted after its engine died.
+
+        The dead engine's operator legs are hung up (``SoftphoneManager``), so
+        an operator campaign's customer is put through to a free operator
+        again, or hears the apology; other calls go to the default handler's
+        ``on_resumed``, or are hung up cleanly without one.
+        """
+        if uses_operators(call.campaign):
+            await self.operators.on_answered(call)
+            return
+        resume = getattr(self.default, "on_resumed", None)
+        if resume is not None:
+            await resume(call)
+        else:
+            await call.hangup()
+
 
 class PerCampaignCapacity:
     """CapacityProvider: progressive for operator campaigns, else the default."""
