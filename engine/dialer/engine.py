@@ -66,7 +66,8 @@ class Engine:
         On the way out no new call starts; calls in progress get
         ``settings.drain_seconds`` to finish.
         """
-        await self.start()
+        if not await self.start(stop):
+            return
         tasks = [
             asyncio.create_task(self.controller.run(), name="controller"),
             asyncio.create_task(self.archiver.run(), name="archiver"),
@@ -78,8 +79,12 @@ class Engine:
         finally:
             await self._shutdown(tasks)
 
-    async def start(self) -> None:
-        """Register, subscribe, connect and wait for the first reconciliation."""
+    async def start(self, stop: asyncio.Event | None = None) -> bool:
+        """
+        Register, subscribe, connect and wait for the first reconciliation.
+
+        Returns False when ``stop`` came first (Asterisk never answered).
+        """
         await self.repo.register_engine(
             socket.gethostname(), os.getpid(), self.settings.ari_url
         )
@@ -88,13 +93,22 @@ class Engine:
         self.events.subscribe(self.ari)
         self.ari.on_reconnect(self.recovery.on_snapshot)
         await self.ari.connect()
-        await self.recovery.synced.wait()
+        synced = asyncio.ensure_future(self.recovery.synced.wait())
+        stopped = asyncio.ensure_future((stop or asyncio.Event()).wait())
+        await asyncio.wait({synced, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        synced.cancel()
+        stopped.cancel()
+        if not self.recovery.synced.is_set():
+            log.warning("engine_stopped_before_ari_answered")
+            return False
         log.info(
             "engine_started",
             engine_id=self.repo.engine_id,
             ari_app=self.settings.ari_app,
             leases_released=released,
         )
+
+        return True
 
     async def _wait(self, stop: asyncio.Event, until_idle: bool) -> None:
         while not stop.is_set():
@@ -103,6 +117,10 @@ class Engine:
                     await stop.wait()
             if until_idle and await self.is_idle():
                 log.info("engine_idle")
+                return
+            if self.ari.replaced.is_set():
+                # Another process took the Stasis app: its events go there now.
+                log.error("engine_app_taken_over", ari_app=self.settings.ari_app)
                 return
 
     async def is_idle(self) -> bool:

@@ -368,3 +368,21 @@ async def test_dead_engine_call_taken_over_and_finished(
     )
     assert (contact["state"], contact["attempts"]) == ("done", 1)
     assert len(sim.originations) == 1
+
+
+async def test_engine_stop_while_asterisk_unreachable_returns(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    unreachable = settings.model_copy(update={"ari_url": "http://127.0.0.1:9"})
+    ari = AriClient.from_settings(unreachable)
+    engine = build_engine(unreachable, pool, ari, SystemClock())
+    stop = asyncio.Event()
+    stop.set()
+
+    try:
+        await asyncio.wait_for(engine.run(stop), 10)
+    finally:
+        await ari.close()
+
+    assert not engine.recovery.synced.is_set()
+    assert await pool.fetchval("SELECT count(*) FROM call_attempts") == 0
