@@ -91,6 +91,16 @@ class Call:
         # Stasis application then fails and the channel is hung up.
         self.later(0.05, self.local_hangup, self.leg, 16)
 
+    def cancelled(self, cause: int) -> None:
+        """
+        ARI hung up an originated channel that was still ringing.
+
+        Asterisk's dial monitor then reads the hangup and reports a final
+        Dial status derived from the cause (NOANSWER for ``normal``).
+        """
+        if self.mode == "originate" and self.dialled and not self.leg.answered:
+            self.dial(dialstatus_for_cause(cause))
+
     def timeout_in_stasis(self) -> None:
         """A created channel whose dial timed out: Asterisk hangs it up."""
         self.pbx.hangup_request(self.leg, 32, soft=True)
@@ -321,6 +331,7 @@ class LocalCall(Call):
         if ch.bridge_id is not None:
             self.pbx.bridges.leave(ch)
         self.pbx.leave_stasis(ch)
+        self.cancelled(cause)
         if self.half.alive:
             self.pbx.hangup_request(self.half, cause)
             self.pbx.destroy(self.leg, cause)
@@ -389,4 +400,5 @@ class PjsipCall(Call):
     def local_hangup(self, ch: Channel, cause: int) -> None:
         """ARI hung up the leg."""
         self.cancel_timers()
+        self.cancelled(cause)
         self.pbx.finish(ch, cause)

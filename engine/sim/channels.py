@@ -5,23 +5,29 @@ Channels: the ARI ``Channel`` snapshot, hangup causes and reasons.
 from dataclasses import dataclass, field
 from typing import Any
 
-# Q.850 causes the simulator reports, with Asterisk's cause_txt.
+# Q.850 causes and Asterisk's cause_txt for each.
 CAUSE_TEXT = {
     0: "Unknown",
     1: "Unallocated (unassigned) number",
+    3: "No route to destination",
     16: "Normal Clearing",
     17: "User busy",
     18: "No user responding",
     19: "User alerting, no answer",
+    20: "Subscriber absent",
     21: "Call Rejected",
+    22: "Number changed",
     26: "Answered elsewhere",
     27: "Destination out of order",
-    28: "Invalid number format (incomplete number)",
+    28: "Invalid number format",
+    29: "Facility rejected",
     31: "Normal, unspecified",
     34: "Circuit/channel congestion",
     38: "Network out of order",
     41: "Temporary failure",
+    42: "Switching equipment congestion",
     58: "Bearer capability not available",
+    102: "Recover on timer expiry",
     127: "Interworking, unspecified",
 }
 
@@ -42,28 +48,34 @@ HANGUP_REASONS = {
     "answered_elsewhere": 26,
 }
 
-# SIP final responses as chan_pjsip maps them: (Q.850 cause, Dial status).
-SIP_OUTCOMES = {
-    404: (1, "NOANSWER"),
-    408: (19, "NOANSWER"),
-    480: (19, "NOANSWER"),
-    484: (28, "NOANSWER"),
-    486: (17, "BUSY"),
-    487: (16, "CANCEL"),
-    500: (38, "CONGESTION"),
-    502: (27, "CONGESTION"),
-    503: (34, "CONGESTION"),
-    600: (17, "BUSY"),
-    603: (21, "NOANSWER"),
-}
+# A SIP final response as chan_pjsip turns it into a hangup cause.
+SIP_CAUSES = {
+    401: 21, 403: 21, 404: 1, 405: 127, 407: 21, 408: 18, 409: 41, 410: 22,
+    411: 127, 413: 127, 414: 127, 415: 127, 420: 3, 480: 19, 481: 127, 482: 127,
+    483: 19, 484: 28, 485: 1, 486: 17, 487: 127, 488: 58, 491: 127, 493: 127,
+    500: 38, 501: 29, 502: 27, 503: 34, 504: 102, 505: 127, 600: 17, 603: 21,
+    604: 1, 606: 58,
+}  # fmt: skip
+
+
+def sip_cause(code: int) -> int:
+    """The Q.850 cause of a SIP final response (unknown 4xx/6xx: 127, 5xx: 34)."""
+    if code in SIP_CAUSES:
+        return SIP_CAUSES[code]
+    if 500 <= code < 600:
+        return 34
+
+    return 127 if 400 <= code < 700 else 16
 
 
 def dialstatus_for_cause(cause: int) -> str:
-    """The final Dial status for a far end that hangs up with ``cause``."""
+    """The final Dial status Asterisk derives from a hangup cause."""
     if cause == 17:
         return "BUSY"
-    if cause in (34, 38, 41, 42, 27):
+    if cause == 34:
         return "CONGESTION"
+    if cause in (3, 20):
+        return "CHANUNAVAIL"
 
     return "NOANSWER"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from engine.sim.channels import SIP_OUTCOMES
+from engine.sim.channels import dialstatus_for_cause, sip_cause
 from engine.sim.exceptions import SimError
 
 KINDS = ("answer", "busy", "congestion", "no_answer", "rejected", "unreachable")
@@ -39,14 +39,14 @@ class Behaviour:
         """The Q.850 cause of a refusal (``sip_code`` mapped as chan_pjsip does)."""
         if self.sip_code is None:
             return 16
-        return SIP_OUTCOMES.get(self.sip_code, (21, "NOANSWER"))[0]
+        return sip_cause(self.sip_code)
 
     @property
     def dialstatus(self) -> str:
         """The final Dial status of a refusal."""
         if self.sip_code is None:
             return "ANSWER"
-        return SIP_OUTCOMES.get(self.sip_code, (21, "NOANSWER"))[1]
+        return dialstatus_for_cause(self.cause)
 
     @classmethod
     def answer(

@@ -255,3 +255,38 @@ async def test_created_trunk_channel_dials_into_its_stasis(
     assert len(ari.of_type("StasisStart")) == 1
     assert again == 409
     assert sim.originations[-1].method == "dial"
+
+
+async def test_engine_cancel_of_ringing_call_reports_final_dial(
+    sim: Simulator, ari: RawAri
+) -> None:
+    sim.parties.default = Behaviour.no_answer()
+    channel = await originate(ari, "8613700000010")
+    await ari.wait_for(lambda e: e.get("dialstatus") == "RINGING")
+
+    await ari.request("DELETE", f"/ari/channels/{channel['id']}")
+    destroyed = await ari.wait_for("ChannelDestroyed")
+
+    kinds = [(e["type"], e.get("dialstatus")) for e in ari.events[-3:]]
+    assert kinds == [
+        ("ChannelHangupRequest", None),
+        ("Dial", "NOANSWER"),
+        ("ChannelDestroyed", None),
+    ]
+    assert destroyed["cause"] == 16
+
+
+@pytest.mark.parametrize(
+    ("code", "cause", "dialstatus"),
+    [(500, 38, "NOANSWER"), (504, 102, "NOANSWER"), (599, 34, "CONGESTION")],
+)
+async def test_sip_codes_map_as_chan_pjsip_does(
+    sim: Simulator, ari: RawAri, code: int, cause: int, dialstatus: str
+) -> None:
+    sim.parties.default = Behaviour.rejected(after=0.2, code=code)
+
+    await originate(ari, "8613700000011")
+    destroyed = await ari.wait_for("ChannelDestroyed")
+
+    assert (destroyed["cause"], destroyed["tech_cause"]) == (cause, code)
+    assert ari.of_type("Dial")[-1]["dialstatus"] == dialstatus
