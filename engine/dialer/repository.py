@@ -12,6 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
+from engine.db.audit import audit
 from engine.dialer.models import Campaign, Contact, OpenAttempt, PendingRecording
 from engine.dialer.outcomes import Disposition, Outcome, dispose
 
@@ -38,6 +39,16 @@ INSERT INTO call_attempts (id, campaign_id, contact_id, attempt_no, phone,
 SELECT $1, $2, $3, coalesce(max(attempt_no), 0) + 1, $4, $5, $6, $7, {_LEASE % 8}
 FROM call_attempts WHERE contact_id = $3
 RETURNING attempt_no
+"""
+
+_FINISH_CAMPAIGN = """
+UPDATE campaigns SET state = 'finished', state_reason = 'all contacts done',
+    updated_at = now()
+WHERE id = $1 AND state = 'running'
+AND NOT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = $1
+    AND state IN ('pending', 'leased'))
+AND NOT EXISTS (SELECT 1 FROM call_attempts WHERE campaign_id = $1
+    AND state <> 'ended')
 """
 
 _END_ATTEMPT = """
@@ -126,21 +137,28 @@ class CallRepository:
         return None if row is None else Campaign.from_row(row)
 
     async def finish_campaign_if_done(self, campaign_id: int) -> bool:
-        """Mark a running campaign finished once no contact is left to dial."""
-        result = await self.pool.execute(
-            "UPDATE campaigns SET state = 'finished', state_reason = 'all contacts done',"
-            " updated_at = now() WHERE id = $1 AND state = 'running'"
-            " AND NOT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = $1"
-            "   AND state IN ('pending', 'leased'))"
-            " AND NOT EXISTS (SELECT 1 FROM call_attempts WHERE campaign_id = $1"
-            "   AND state <> 'ended')",
-            campaign_id,
-        )
-        done: bool = result.endswith(" 1")
-        if done:
-            await self.pool.execute(
-                "SELECT pg_notify('outdial_campaign', $1)", f"{campaign_id}:finished"
-            )
+        """
+        Mark a running campaign finished once no contact is left to dial.
+
+        The state change, its audit row and the NOTIFY commit together, as
+        every other campaign state change does.
+        """
+        async with self.pool.acquire() as conn, conn.transaction():
+            result = await conn.execute(_FINISH_CAMPAIGN, campaign_id)
+            done: bool = result.endswith(" 1")
+            if done:
+                await audit(
+                    conn,
+                    f"engine:{self.engine_id}",
+                    "campaign_finished",
+                    "campaign",
+                    campaign_id,
+                    reason="all contacts done",
+                )
+                await conn.execute(
+                    "SELECT pg_notify('outdial_campaign', $1)",
+                    f"{campaign_id}:finished",
+                )
 
         return done
 

@@ -98,6 +98,12 @@ async def test_campaign_dialled_outcomes_retries_and_archive(
         "SELECT state FROM campaigns WHERE id = $1", campaign_id
     )
     assert campaign == "finished"
+    finished = await pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'campaign_finished'"
+        " AND object_id = $1",
+        str(campaign_id),
+    )
+    assert finished == 1
 
 
 async def test_originate_variables_and_endpoint_follow_settings(
