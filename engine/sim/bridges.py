@@ -83,9 +83,9 @@ class Bridges:
     def create(
         self, bridge_id: str | None, kind: str | None, name: str | None
     ) -> Bridge:
-        """Create a bridge (an existing id is returned as it is)."""
+        """Create a bridge; an id already in use is a 409."""
         if bridge_id and bridge_id in self.all:
-            return self.all[bridge_id]
+            raise AriResponseError(409, "Bridge with the same bridgeId already exists")
         kinds = [k.strip() for k in (kind or "mixing").split(",") if k.strip()]
         if not kinds or any(k not in BRIDGE_TYPES for k in kinds):
             raise AriResponseError(

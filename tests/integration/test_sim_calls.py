@@ -290,3 +290,11 @@ async def test_sip_codes_map_as_chan_pjsip_does(
 
     assert (destroyed["cause"], destroyed["tech_cause"]) == (cause, code)
     assert ari.of_type("Dial")[-1]["dialstatus"] == dialstatus
+
+
+async def test_bridge_id_in_use_is_a_conflict(ari: RawAri) -> None:
+    first = await ari.request("POST", "/ari/bridges/b1", params={"type": "mixing"})
+    again = await ari.request("POST", "/ari/bridges/b1", params={"type": "mixing"})
+
+    assert first[0] == 200
+    assert again == (409, {"message": "Bridge with the same bridgeId already exists"})
