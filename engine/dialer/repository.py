@@ -338,13 +338,23 @@ class CallRepository:
         return [OpenAttempt.from_row(r) for r in rows]
 
     async def take_over_expired_attempts(self) -> list[OpenAttempt]:
-        """Claim open attempts whose owner stopped renewing their lease."""
+        """
+        Claim open attempts whose owner stopped renewing their lease.
+
+        Only attempts placed through the same Asterisk as this engine (or by an
+        engine no longer registered): a call on another Asterisk cannot be
+        seen from here and must not be closed as gone.
+        """
         rows = await self.pool.fetch(
             "UPDATE call_attempts SET engine_id = $1,"
             " lease_expires_at = now() + make_interval(secs => $2)"
-            " WHERE id IN (SELECT id FROM call_attempts"
-            "   WHERE state <> 'ended' AND engine_id <> $1 AND lease_expires_at < now()"
-            "   FOR UPDATE SKIP LOCKED) RETURNING *",
+            " WHERE id IN (SELECT a.id FROM call_attempts a"
+            "   LEFT JOIN engines e ON e.id = a.engine_id"
+            "   WHERE a.state <> 'ended' AND a.engine_id <> $1"
+            "   AND a.lease_expires_at < now()"
+            "   AND (e.id IS NULL OR e.ari_url = (SELECT ari_url FROM engines"
+            "     WHERE id = $1))"
+            "   FOR UPDATE OF a SKIP LOCKED) RETURNING *",
             self.engine_id,
             float(self.lease_seconds),
         )

@@ -159,3 +159,23 @@ async def test_recordings_orphan_then_claim_then_archive(pool: asyncpg.Pool) -> 
     assert [r.id for r in claimed] == [rec_id]
     assert hidden == []
     assert await pool.fetchval("SELECT state FROM recordings") == "archived"
+
+
+async def test_take_over_expired_attempts_other_asterisk_left_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    campaign = await make_campaign(pool, 1)
+    dead = CallRepository(pool, "dead", 60)
+    await dead.register_engine("host-a", 1, "http://asterisk-a:8088")
+    (contact,) = await dead.lease_contacts(campaign.id, 1, NOW)
+    await dead.create_attempt(str(uuid.uuid4()), campaign, contact, "PJSIP/x")
+    await pool.execute(
+        "UPDATE call_attempts SET lease_expires_at = now() - interval '1s'"
+    )
+    alive = CallRepository(pool, "alive", 60)
+    await alive.register_engine("host-b", 2, "http://asterisk-b:8088")
+
+    taken = await alive.take_over_expired_attempts()
+
+    assert taken == []
+    assert await pool.fetchval("SELECT engine_id FROM call_attempts") == "dead"
