@@ -253,18 +253,17 @@ class CallRepository:
         self, attempt_id: str, contact_id: int, at: datetime
     ) -> None:
         """Record that the originate is being sent and count the dial."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE call_attempts SET state = 'originating', originated_at = $2"
-                " WHERE id = $1 AND state = 'created'",
-                attempt_id,
-                at,
-            )
-            await conn.execute(
-                "UPDATE contacts SET attempts = attempts + 1, updated_at = now()"
-                " WHERE id = $1",
-                contact_id,
-            )
+        # One statement, one round trip: this sits right before every originate.
+        await self.pool.execute(
+            "WITH sent AS (UPDATE call_attempts SET state = 'originating',"
+            "   originated_at = $2 WHERE id = $1 AND state = 'created'"
+            "   RETURNING contact_id)"
+            " UPDATE contacts SET attempts = attempts + 1, updated_at = now()"
+            " WHERE id = $3 AND EXISTS (SELECT 1 FROM sent)",
+            attempt_id,
+            at,
+            contact_id,
+        )
 
     async def mark_answered(
         self, attempt_id: str, bridge_id: str, at: datetime
