@@ -6,7 +6,8 @@ Seams (what other parts use)::
     # the web app and tests: one checked API, acting Account first
     from engine.operators.service import OperatorService
     service = OperatorService(pool, clock, AccountStore(pool, clock),
-                              manager=manager)  # manager: engine process only
+                              manager=None)  # any process; the engine's own
+                                             # service passes its manager
     account = await service.authenticate(operator_id, password)
         # AuthenticationError / AccountLockedError / PasswordExpiredError
     await service.change_password(operator_id, old, new)    # PasswordPolicyError
@@ -19,7 +20,7 @@ Seams (what other parts use)::
     await service.dispose(account, DispositionForm(call_id, outcome, notes=...,
         callback_at=..., refusal=..., complaint=..., fraud_suspected=...,
         aml_suspected=...)) -> pause reason | None
-    await service.hang_up(account, call_id)
+    await service.hang_up(account, call_id)     # any process (NOTIFY)
     await service.calls(account, operator_id=None) / service.stats(account, ...)
     await service.board(account) -> Board            # directors and admins
     await service.escalations(account); await service.acknowledge(account, id)
@@ -30,12 +31,21 @@ Seams (what other parts use)::
     # errors: engine.operators.exceptions (PermissionDeniedError for another
     # operator's call, SessionStateError, DispositionError, ...)
 
-    # the engine (composition root)
-    manager = SoftphoneManager(client, pool, clock, engine_id=..., ari_url=...)
-    await manager.start() / await manager.stop()
-    OperatorBridge(manager, pool, clock, answer_timeout_s=2.0, apology_media=...)
-        # AnswerHandler: on_answered(call)
-    ProgressiveCapacity(pool, clock, ratio=1.0)       # CapacityProvider
-    pacing.uses_operators(campaign) -> bool           # settings {"operators": ...}
-    board.read_board(pool, now) -> Board              # campaign status --watch
+    # the engine (composition root, as ``outdial run`` does)
+    operators = wiring.build_operators(settings, pool, ari, clock)
+    operators.attach(engine)    # wraps the dialer's AnswerHandler and
+                                # CapacityProvider: campaigns whose settings
+                                # say {"operators": ...} get OperatorBridge and
+                                # ProgressiveCapacity, the others the defaults
+    async with operators.running():       # SoftphoneManager + Supervisor
+        await engine.run(stop)
+    pacing.uses_operators(campaign) -> bool
+    board.read_board(pool, now) -> Board  # live board (web page, CLI --watch)
+    routing.claim_operator(pool, campaign_id=, call_id=, now=, engine_id=)
+
+Modules: accounts (argon2, expiry, lockout), sessions (state machine and its
+rows), routing (SKIP LOCKED claim), softphones (legs, holding bridge, login
+extension), bridging (the AnswerHandler), pacing (the CapacityProvider),
+dispositions, complaints (auto-pause), supervision (snoop), board, service,
+wiring, exceptions.
 """
