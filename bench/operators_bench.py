@@ -223,7 +223,7 @@ async def _run_shift(
     )
     ari = AriClient.from_settings(settings)
     clock = SystemClock()
-    engine = build_engine(settings, pool, ari, clock)
+    engine = build_engine(settings, pool, ari, clock, gates=())
     parts = build_operators(settings, pool, ari, clock)
     parts.attach(engine)
     try:

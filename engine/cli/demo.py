@@ -4,14 +4,25 @@ progress in the terminal and a summary at the end.
 
 Everything runs in this process: the ARI simulator on a free local port, the
 database named by ``OUTDIAL_DATABASE_URL`` (or the embedded one), and the real
-engine built by ``build_engine``. Each run creates a fresh campaign.
+engine built by ``build_engine`` with the compliance gate, as ``outdial run``
+builds it. Each run creates a fresh campaign.
+
+Compliance runs in the demo as anywhere else: the caller id is approved
+through the compliance API, a tenth of the generated numbers are put on the
+do-not-call list (and show as suppressed in the summary), attempt limits and
+the minimum gap apply. So that the demo works at any hour of any day, the
+demo process's own settings (``demo_settings``, never written anywhere) give
+the demo's kind of call an all-day window and a short minimum gap, and the
+demo campaign's policy allows calling on public holidays.
 """
 
 import asyncio
+import json
 import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 import click
@@ -24,8 +35,11 @@ from engine.ari import AriClient
 from engine.campaigns.models import CampaignSpec, RetryPolicy
 from engine.campaigns.repository import change_state, create_campaign
 from engine.cli.common import database, run, setup
-from engine.clock import SystemClock
+from engine.clock import Clock, SystemClock
 from engine.compliance.callerids import approve
+from engine.compliance.dnc import add_entry
+from engine.compliance.gate import ComplianceGate
+from engine.compliance.policy import set_policy
 from engine.dialer.engine import build_engine
 from engine.settings import Settings
 
@@ -48,6 +62,18 @@ SELECT count(*) FILTER (WHERE state NOT IN ('pending', 'leased')) AS done,
           AND state IN ('recording', 'finished')) AS archiving
 FROM contacts WHERE campaign_id = $1
 """
+_SUPPRESSED = """
+SELECT count(*) FROM contacts WHERE campaign_id = $1
+  AND state IN ('suppressed', 'cancelled') AND state_reason LIKE 'dnc%'
+"""
+KIND = "customer_care"
+CALLER_ID = "95555"
+# The demo's institution: its kind of call may ring all day, every day, and a
+# number may be called again after the shortest retry delay below.
+DEMO_WINDOWS = json.dumps({KIND: "daily 00:00-24:00"})
+DEMO_GAP_S = 5
+# Real seconds: short enough that the demo shows retries happening.
+RETRY_DELAYS = {"busy": 5, "no_answer": 8}
 
 
 @dataclass
@@ -68,34 +94,68 @@ def demo_numbers(count: int, rng: random.Random) -> list[str]:
     return sorted(numbers)
 
 
-async def create_demo_campaign(pool: asyncpg.Pool, options: DemoOptions) -> int:
-    """A running campaign of generated contacts, under a fresh name."""
+def demo_settings(settings: Settings) -> Settings:
+    """The demo process's settings: the demo institution's window and gap."""
+    return settings.model_copy(
+        update={
+            "log_level": "WARNING",
+            "calling_windows": DEMO_WINDOWS,
+            "min_call_gap_s": DEMO_GAP_S,
+        }
+    )
+
+
+async def create_demo_campaign(
+    pool: asyncpg.Pool, options: DemoOptions, settings: Settings, clock: Clock
+) -> int:
+    """A running campaign of generated contacts, a tenth of them on the DNC list."""
     spec = CampaignSpec(
         name=f"demo-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}",
-        kind="customer_care",
-        caller_id="95555",
+        kind=KIND,
+        caller_id=CALLER_ID,
         max_concurrent=40,
         calls_per_second=10,
         ring_timeout_s=30,
-        # Real seconds: short enough that the demo shows retries happening.
-        retry=RetryPolicy(max_attempts=2, delays={"busy": 5, "no_answer": 8}),
+        retry=RetryPolicy(max_attempts=2, delays=RETRY_DELAYS),
     )
     campaign = await create_campaign(pool, spec, "demo")
     rng = random.Random(options.seed)
+    numbers = demo_numbers(options.contacts, rng)
     await pool.copy_records_to_table(
         "contacts",
-        records=[
-            (campaign.id, n, i + 1)
-            for i, n in enumerate(demo_numbers(options.contacts, rng))
-        ],
+        records=[(campaign.id, n, i + 1) for i, n in enumerate(numbers)],
         columns=["campaign_id", "phone", "source_line"],
     )
     async with pool.acquire() as conn:
         # The demo's own line, approved as a bank approves its caller ids.
         await approve(conn, spec.caller_id, label="demo line", actor="demo")
+        await set_policy(
+            conn,
+            str(campaign.id),
+            {"call_on_holidays": True, "min_call_gap_s": DEMO_GAP_S},
+            settings=settings,
+            actor="demo",
+        )
+        await seed_dnc(conn, rng.sample(numbers, len(numbers) // 10), clock)
     await change_state(pool, campaign.id, "start", "demo")
 
     return campaign.id
+
+
+async def seed_dnc(conn: asyncpg.Connection, numbers: list[str], clock: Clock) -> None:
+    """Put demo numbers on the do-not-call list for a day; their contacts stop."""
+    now = clock.now()
+    for number in numbers:
+        await add_entry(
+            conn,
+            number,
+            scope="all",
+            source="customer_refusal",
+            reason="demo: asked not to be called",
+            actor="demo",
+            now=now,
+            expires_at=now + timedelta(days=1),
+        )
 
 
 def _table(title: str, counts: dict[str, int]) -> Table:
@@ -109,6 +169,7 @@ def _table(title: str, counts: dict[str, int]) -> Table:
         ("busy", "busy"),
         ("no answer", "no_answer"),
         ("failed (rejected, congestion, ...)", "failed"),
+        ("not called: do-not-call list", "suppressed"),
         ("recordings archived", "archived"),
     ):
         table.add_row(label, str(counts.get(key, 0)))
@@ -119,6 +180,7 @@ def _table(title: str, counts: dict[str, int]) -> Table:
 async def _counts(pool: asyncpg.Pool, campaign_id: int) -> dict[str, int]:
     row = dict(await pool.fetchrow(_COUNTS, campaign_id))
     row |= dict(await pool.fetchrow(_DONE, campaign_id))
+    row["suppressed"] = await pool.fetchval(_SUPPRESSED, campaign_id)
 
     return {k: int(v) for k, v in row.items()}
 
@@ -161,10 +223,12 @@ async def demo_main(settings: Settings, options: DemoOptions, console: Console) 
     )
     try:
         async with database(settings) as pool:
-            campaign_id = await create_demo_campaign(pool, options)
+            clock = SystemClock()
+            campaign_id = await create_demo_campaign(pool, options, settings, clock)
             console.print(f"campaign {campaign_id} started, simulator at {sim.url}")
             ari = AriClient.from_settings(settings)
-            engine = build_engine(settings, pool, ari, SystemClock())
+            gates = [ComplianceGate(settings)]
+            engine = build_engine(settings, pool, ari, clock, gates=gates)
             stop = asyncio.Event()
             runner = asyncio.create_task(engine.run(stop))
             try:
@@ -193,9 +257,7 @@ async def demo_main(settings: Settings, options: DemoOptions, console: Console) 
 @click.option("--seed", type=int, default=None, help="Make the run repeatable.")
 def demo(contacts: int, time_scale: float, seed: int | None) -> None:
     """Simulator + engine + a generated campaign, with live progress."""
-    settings = setup()
-    settings = settings.model_copy(update={"log_level": "WARNING"})
-    setup(settings)
+    settings = setup(demo_settings(setup()))
     options = DemoOptions(contacts, time_scale, seed)
     run(demo_main(settings, options, Console()))
 

@@ -18,7 +18,7 @@ Modules::
 
 Seams (``engine.dialer.seams``), passed to ``build_engine``::
 
-    build_engine(settings, pool, ari, clock, *, gates=(), answer_handler=None,
+    build_engine(settings, pool, ari, clock, *, gates, answer_handler=None,
                  capacity=None, dsn=None) -> Engine
 
     class DialGate(Protocol):

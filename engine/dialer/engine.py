@@ -194,12 +194,18 @@ def build_engine(
     ari: AriClient,
     clock: Clock,
     *,
-    gates: Sequence[DialGate] = (),
+    gates: Sequence[DialGate],
     answer_handler: AnswerHandler | None = None,
     capacity: CapacityProvider | None = None,
     dsn: str | None = None,
 ) -> Engine:
-    """Build a dialer engine; ``dsn`` enables LISTEN for campaign changes."""
+    """
+    Build a dialer engine; ``dsn`` enables LISTEN for campaign changes.
+
+    ``gates`` has no default so that no caller forgets compliance: a real
+    engine passes ``[ComplianceGate(settings)]``; ``()`` is for tests of
+    something else.
+    """
     repo = CallRepository(pool, settings.engine_id, settings.lease_seconds)
     registry = CallRegistry()
     pacer = Pacer(settings.max_calls)

@@ -176,7 +176,7 @@ async def test_desktop_operator_takes_call_and_disposes_in_browser(
     await _seed(pool, sim)
     ari = AriClient.from_settings(settings)
     clock = SystemClock()
-    engine = build_engine(settings, pool, ari, clock)
+    engine = build_engine(settings, pool, ari, clock, gates=())
     operators = build_operators(settings, pool, ari, clock)
     operators.service.accounts._hasher = FAST_HASHER
     operators.attach(engine)

@@ -47,6 +47,7 @@ async def run_engine_until_idle(settings: Settings, pool: asyncpg.Pool) -> None:
             pool,
             ari,
             SystemClock(),
+            gates=(),  # outcomes and archive; compliance has its own tests
             dsn=settings.database_url.get_secret_value()
             if settings.database_url
             else None,

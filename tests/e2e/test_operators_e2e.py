@@ -78,7 +78,7 @@ async def running_stack(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator
     """Build the engine and the operators as ``outdial run`` does, and start them."""
     ari = AriClient.from_settings(settings)
     clock = SystemClock()
-    engine = build_engine(settings, pool, ari, clock)
+    engine = build_engine(settings, pool, ari, clock, gates=())
     operators = build_operators(settings, pool, ari, clock)
     operators.service.accounts = AccountStore(pool, clock, hasher=FAST_HASHER)
     operators.attach(engine)
