@@ -41,7 +41,7 @@ from engine.compliance.dnc import add_entry
 from engine.compliance.gate import ComplianceGate
 from engine.compliance.policy import set_policy
 from engine.dialer.engine import build_engine
-from engine.settings import Settings
+from engine.settings import Settings, get_settings
 
 _COUNTS = """
 SELECT
@@ -240,7 +240,7 @@ async def demo_main(settings: Settings, options: DemoOptions, console: Console) 
     finally:
         await sim.stop()
     console.print(_table(f"campaign {campaign_id}: summary", counts))
-    console.print(f"recordings under {settings.recordings_dir}/")
+    console.print(f"recordings under {settings.recordings_dir.resolve()}/")
 
 
 @click.command("demo")
@@ -257,7 +257,9 @@ async def demo_main(settings: Settings, options: DemoOptions, console: Console) 
 @click.option("--seed", type=int, default=None, help="Make the run repeatable.")
 def demo(contacts: int, time_scale: float, seed: int | None) -> None:
     """Simulator + engine + a generated campaign, with live progress."""
-    settings = setup(demo_settings(setup()))
+    # Logging is configured once per process: with the demo's quieter level,
+    # so libraries' INFO chatter (the embedded server's start) stays hidden.
+    settings = setup(demo_settings(get_settings()))
     options = DemoOptions(contacts, time_scale, seed)
     run(demo_main(settings, options, Console()))
 
