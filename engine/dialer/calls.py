@@ -134,6 +134,9 @@ class Call:
     originate_done: bool = False
     # set by an answer handler that had to drop the customer (no operator free)
     abandoned: bool = False
+    # true from StasisStart until the bridge recording has started: a call
+    # that ends before then never counts as answered (none without a recording)
+    unrecorded: bool = False
 
     @property
     def channel_id(self) -> str:
@@ -148,6 +151,8 @@ class Call:
     @property
     def outcome(self) -> Outcome:
         """The outcome from what is known now: dialstatus first, cause second."""
+        if self.unrecorded:
+            return Outcome.FAILED
         if self.abandoned:
             return Outcome.ABANDONED
         return classify(self.dialstatus, self.cause, answered=self.is_answered)

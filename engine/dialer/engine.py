@@ -229,6 +229,10 @@ def build_engine(
         clock=clock,
     )
 
+    events = CallEvents(settings.ari_app, registry, service)
+    recovery = Recovery(repo, registry, service, pacer, ari, clock)
+    events.adopt_unknown = recovery.adopt_answered
+
     return Engine(
         settings=settings,
         ari=ari,
@@ -236,8 +240,8 @@ def build_engine(
         registry=registry,
         pacer=pacer,
         service=service,
-        events=CallEvents(settings.ari_app, registry, service),
-        recovery=Recovery(repo, registry, service, pacer, ari, clock),
+        events=events,
+        recovery=recovery,
         controller=controller,
         archiver=archiver,
         dsn=dsn,

@@ -85,6 +85,21 @@ class Recovery:
         except AriError as exc:
             log.warning("call_check_failed", call_id=call.id, error=str(exc))
 
+    async def adopt_answered(self, channel: Channel) -> bool:
+        """
+        A customer of an attempt this process does not know answered.
+
+        That happens after a restart under a new engine id, before the old
+        one's leases run out: the attempt is taken over and the call recorded
+        and handled like any other. False if no open attempt has this id.
+        """
+        attempt = await self.repo.claim_attempt(channel.id)
+        if attempt is None:
+            return False
+        log.warning("answered_call_taken_over", call_id=channel.id)
+
+        return await self.settle(attempt, channel)
+
     async def take_over(self) -> int:
         """Adopt or close the open attempts of engines that stopped renewing."""
         taken = await self.repo.take_over_expired_attempts()

@@ -366,6 +366,26 @@ class CallRepository:
 
         return [OpenAttempt.from_row(r) for r in rows]
 
+    async def claim_attempt(self, attempt_id: str) -> OpenAttempt | None:
+        """Take one open attempt over (its customer answered on our socket)."""
+        row = await self.pool.fetchrow(
+            "UPDATE call_attempts SET engine_id = $2,"
+            " lease_expires_at = now() + make_interval(secs => $3)"
+            " WHERE id = $1 AND state <> 'ended' RETURNING *",
+            attempt_id,
+            self.engine_id,
+            float(self.lease_seconds),
+        )
+        if row is None:
+            return None
+        await self.pool.execute(
+            "UPDATE contacts SET lease_owner = $2 WHERE id = $1 AND state = 'leased'",
+            row["contact_id"],
+            self.engine_id,
+        )
+
+        return OpenAttempt.from_row(row)
+
     # Recordings ---------------------------------------------------------------
 
     async def create_recording(

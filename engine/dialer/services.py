@@ -236,6 +236,7 @@ class CallService:
     async def answer(self, call: Call) -> None:
         """Bridge and record the answered customer, then run the answer handler."""
         call.answered_at = self.clock.now()
+        call.unrecorded = True
         bridge_id = bridge_id_for(call.id)
         name = recording_name_for(call.campaign.id, call.id)
         await self.ari.create_bridge(
@@ -254,6 +255,7 @@ class CallService:
         except AriError as exc:
             await self.repo.recording_failed_to_start(name, str(exc))
             raise
+        call.unrecorded = False
         await self.repo.mark_answered(call.id, bridge_id, call.answered_at)
         log.info(
             "call_answered",

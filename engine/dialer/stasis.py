@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from engine.ari import AriClient, AriNotFoundError, Event
+from engine.ari import AriClient, AriNotFoundError, Channel, Event
 from engine.dialer.calls import CallRegistry
 from engine.dialer.services import CallService
 
@@ -67,6 +67,9 @@ class CallEvents:
         self.registry = registry
         self.service = service
         self.latency = EventLatency()
+        # Set by the composition root: adopts an answered call of an attempt
+        # this process does not know (Recovery.adopt_answered).
+        self.adopt_unknown: Callable[[Channel], Awaitable[bool]] | None = None
 
     def subscribe(self, ari: AriClient) -> None:
         """Register every handler with the ARI client."""
@@ -110,9 +113,22 @@ class CallEvents:
                 await self.service.hangup_safely(call)
 
     async def _on_stasis_start_unknown(self, event: Event) -> None:
-        # A customer leg in our app that no attempt claims (its attempt was
-        # closed while the channel lived on). Nobody would record it: hang up.
+        # A customer leg this process does not know: an open attempt of an
+        # earlier process is taken over; with none (its attempt was closed
+        # while the channel lived on) nobody would record it, so hang up.
         channel_id = event.channel_id or ""
+        adopt = self.adopt_unknown
+        if adopt is not None and event.channel is not None:
+            with structlog.contextvars.bound_contextvars(
+                call_id=channel_id, channel_id=channel_id
+            ):
+                try:
+                    if await adopt(event.channel):
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("call_adoption_failed")
         log.warning("stasis_start_unknown_call", channel_id=channel_id)
         try:
             await self.service.ari.hangup(channel_id)

@@ -387,3 +387,50 @@ async def test_engine_stop_while_asterisk_unreachable_returns(
 
     assert not engine.recovery.synced.is_set()
     assert await pool.fetchval("SELECT count(*) FROM call_attempts") == 0
+
+
+async def test_answered_call_of_previous_process_adopted_not_hung_up(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """After a restart under a new engine id, before the old leases lapse."""
+    sim.parties.set("8613500000002", Behaviour.answer(after=150, hangup_after=300))
+    campaign_id = await campaign_with(pool, ["+8613500000002"], retry_delays={})
+    contact_id = await pool.fetchval("SELECT id FROM contacts")
+    attempt_id = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+    await pool.execute(
+        "UPDATE contacts SET state = 'leased', lease_owner = 'previous',"
+        " lease_expires_at = now() + interval '1 hour', attempts = 1"
+    )
+    await pool.execute(
+        "INSERT INTO call_attempts (id, campaign_id, contact_id, attempt_no, phone,"
+        " caller_id, dial_string, engine_id, lease_expires_at, state, originated_at)"
+        " VALUES ($1, $2, $3, 1, '+8613500000002', '95555', 'PJSIP/x', 'previous',"
+        " now() + interval '1 hour', 'originating', now())",
+        attempt_id,
+        campaign_id,
+        contact_id,
+    )
+    previous = AriClient.from_settings(settings)
+    try:
+        await previous.originate(
+            "PJSIP/8613500000002@trunk",
+            channel_id=attempt_id,
+            app_args=("customer", attempt_id),
+            timeout=300,
+        )
+    finally:
+        await previous.close()
+    running = start(settings, pool, SystemClock())
+
+    async def archived() -> bool:
+        return await pool.fetchval("SELECT state FROM recordings") == "archived"
+
+    try:
+        await eventually(archived)
+    finally:
+        await running.stop()
+
+    attempt = await pool.fetchrow("SELECT * FROM call_attempts")
+    assert (attempt["engine_id"], attempt["outcome"]) == ("it-engine", "answered")
+    assert attempt["answered_at"] is not None
+    assert await pool.fetchval("SELECT state FROM contacts") == "done"
