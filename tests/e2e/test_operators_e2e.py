@@ -85,7 +85,10 @@ async def running_stack(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator
     try:
         async with operators.running():
             await engine.start()
-            yield Stack(engine, operators, operators.service, pool)
+            try:
+                yield Stack(engine, operators, operators.service, pool)
+            finally:
+                await engine.service.drain()
     finally:
         await ari.close()
 
@@ -191,6 +194,9 @@ async def test_operators_shift_every_answer_bridged_and_disposed(
         finally:
             for task in players:
                 task.cancel()
+        # the operator side of the last calls may trail the dialer's end by a
+        # moment: wait until nobody is still on a call, then log out
+        await eventually(lambda: _count(pool, _ON_CALL, 0))
         for account in accounts:
             await stack.service.end_session(account)
 
@@ -307,6 +313,7 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
         await desktop.hang_up(operator, call.call_id)
         await eventually(lambda: _count(pool, _OPEN, 0))
         sim.softphones.hangup("6101")
+        await eventually(lambda: _count(pool, _LOGGED_OUT, 1))
         await dialling
 
     assert reason is not None
@@ -344,6 +351,8 @@ async def test_operators_abandon_listen_in_complaints_and_drop(
 
 _ABANDONED = "SELECT count(*) FROM call_attempts WHERE outcome = 'abandoned'"
 _OPEN = "SELECT count(*) FROM call_attempts WHERE state <> 'ended'"
+_ON_CALL = "SELECT count(*) FROM operator_sessions WHERE state = 'on_call'"
+_LOGGED_OUT = "SELECT count(*) FROM operator_sessions WHERE state = 'logged_out'"
 _JOINED = (
     "SELECT count(*) FROM supervision_sessions WHERE supervisor_channel_id IS NOT NULL"
 )
