@@ -8,6 +8,7 @@ The operator desktop: the page, and the small JSON API its script polls.
     POST /api/desktop/state             {"state": "connecting"|"ready"|"paused"|
                                          "logged_out", "campaign_id"?, "reason"?}
     POST /api/calls/{id}/identity       the script's identity check passed
+    POST /api/calls/{id}/hangup         end the customer's leg (any process)
     POST /api/calls/{id}/disposition    {"outcome", "notes"?, "callback_at"?,
                                          "refusal"?, "complaint"?,
                                          "fraud_suspected"?, "aml_suspected"?}
@@ -124,8 +125,11 @@ async def _call_view(
     request: web.Request, account: Account, call: CurrentCall
 ) -> dict[str, Any]:
     settings = ctx(request).settings
-    disposed = await ctx(request).pool.fetchval(
-        "SELECT outcome FROM dispositions WHERE call_id = $1", call.call_id
+    state = await ctx(request).pool.fetchrow(
+        "SELECT d.outcome, oc.ended_at IS NULL AND a.state <> 'ended' AS live"
+        " FROM operator_calls oc JOIN call_attempts a ON a.id = oc.call_id"
+        " LEFT JOIN dispositions d ON d.call_id = oc.call_id WHERE oc.call_id = $1",
+        call.call_id,
     )
 
     return {
@@ -139,7 +143,8 @@ async def _call_view(
         },
         "identity_verified": call.identity_verified,
         "bridged_at": call.bridged_at.isoformat(),
-        "disposition": disposed,
+        "disposition": state["outcome"] if state else None,
+        "live": bool(state and state["live"]),
         "script": fill_script(
             call.script or None,
             institution=settings.institution_name,
@@ -248,6 +253,17 @@ async def identity_verified(request: web.Request) -> web.Response:
     await ctx(request).operators.verify_identity(account, call_id)
 
     return web.json_response({"call_id": call_id, "identity_verified": True})
+
+
+@routes.post("/api/calls/{call_id}/hangup")
+@login_required()
+async def hang_up(request: web.Request) -> web.Response:
+    """End the customer's leg of the operator's own live call."""
+    account = await account_of(request)
+    call_id, _ = await _own_call(request, account)
+    await ctx(request).operators.hang_up(account, call_id)
+
+    return web.json_response({"call_id": call_id, "hangup_requested": True})
 
 
 @routes.post("/api/calls/{call_id}/disposition")

@@ -478,3 +478,28 @@ async def test_call_after_wrap_up_without_disposition_stays_pending(
     assert CUSTOMER_PHONE not in str(waiting)
     assert status == 201
     assert after is None
+
+
+async def test_hangup_own_live_call_audited_others_refused(
+    client: TestClient, pool: asyncpg.Pool, clock: FakeClock
+) -> None:
+    mine = await seed_call(pool, clock, "op1")
+    theirs = await seed_call(pool, clock, "op2")
+
+    live = (await _snapshot(client))["call"]["live"]
+    done = await _post(client, f"/api/calls/{mine}/hangup", {})
+    other = await _post(client, f"/api/calls/{theirs}/hangup", {})
+    await pool.execute(
+        "UPDATE operator_calls SET ended_at = now() WHERE call_id = $1", mine
+    )
+    ended = await _post(client, f"/api/calls/{mine}/hangup", {})
+
+    assert live is True
+    assert done[0] == 200
+    assert other[0] == 403
+    assert ended[0] == 409
+    assert "has already ended" in ended[1]["error"]["message"]
+    actions = await pool.fetch(
+        "SELECT actor, object_id FROM audit_log WHERE action = 'call_hung_up_by_operator'"
+    )
+    assert [(a["actor"], a["object_id"]) for a in actions] == [("op1", mine)]

@@ -80,6 +80,7 @@
     $("call-status").textContent = call.disposition
       ? "disposed: " + outcomeLabel(call, call.disposition)
       : (call.pending ? "ended, awaiting disposition (from " + since + ")" : "since " + since);
+    $("btn-hangup").hidden = !call.live;
     $("identity-box").dataset.verified = String(call.identity_verified);
     $("btn-verified").hidden = call.identity_verified;
     $("identity-note").textContent = call.identity_verified
@@ -159,6 +160,13 @@
     });
   }
 
+  function hangUp() {
+    return act(async () => {
+      await api("POST", "/api/calls/" + encodeURIComponent(view.callId) + "/hangup", {});
+      $("btn-hangup").hidden = true;
+    });
+  }
+
   function dispositionBody() {
     const body = {
       outcome: $("dispo-outcome").value,
@@ -197,6 +205,7 @@
     () => setState("paused", { reason: $("pause-reason").value }));
   $("btn-logout").addEventListener("click", () => setState("logged_out"));
   $("btn-verified").addEventListener("click", verifyIdentity);
+  $("btn-hangup").addEventListener("click", hangUp);
   $("dispo-form").addEventListener("submit", submitDisposition);
 
   every(1000, poll);
