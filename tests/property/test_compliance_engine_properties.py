@@ -206,17 +206,19 @@ async def _wait_settled(
     raise AssertionError(f"engine did not settle at {now}")
 
 
-async def _advance(
+async def _next_instant(
     pool: asyncpg.Pool, clock: FakeClock, how: str, seconds: int
-) -> None:
-    """Move the clock: by ``seconds``, or to the next due contact plus them."""
+) -> datetime:
+    """Where the clock goes next: ``seconds`` on, or to the next due plus them."""
+    target = clock.now()
     if how == "due":
         due = await pool.fetchval(
             "SELECT min(next_attempt_at) FROM contacts WHERE state = 'pending'"
         )
-        if due is not None and due > clock.now():
-            clock.set(due)
-    clock.advance(timedelta(seconds=seconds))
+        if due is not None and due > target:
+            target = due
+
+    return target + timedelta(seconds=seconds)
 
 
 def _settings(run: dict[str, Any], sim: Simulator, db_dsn: str, tmp: Path) -> Settings:
@@ -248,9 +250,13 @@ async def _drive(
     try:
         await _wait_settled(pool, clock.now(), engine.pacer.changed)
         for (how, seconds), action in run["steps"]:
-            await _advance(pool, clock, how, seconds)
+            # The oracle holds a rule changed at ``at`` in force from ``at`` on,
+            # so the change is committed before the running engine's clock can
+            # show ``at`` (the engine has nothing due before it: it settled).
+            at = await _next_instant(pool, clock, how, seconds)
             async with pool.acquire() as conn:
-                await _act(conn, world, action, clock.now())
+                await _act(conn, world, action, at)
+            clock.set(at)
             await _wait_settled(pool, clock.now(), engine.pacer.changed)
     finally:
         stop.set()
