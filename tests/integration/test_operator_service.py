@@ -386,3 +386,27 @@ async def test_routing_other_engines_operators_not_taken(
     )  # fmt: skip
 
     assert claim is None
+
+
+async def test_complaint_share_of_connected_pauses_campaign(
+    service: OperatorService, clock: FakeClock
+) -> None:
+    account = await _account(service, "sam")
+    session_id = await _ready(service, account, clock)
+    limits = {"max": None, "max_share": 0.5, "min_connected": 2}
+    campaign_id = await _campaign(service.pool, {"operators": {"complaints": limits}})
+    calls = []
+    for n in range(2):
+        calls.append(await _call(service.pool, campaign_id, 40 + n))
+        await _bridge(service, campaign_id, calls[-1], clock)
+        await service.sessions.transition(session_id, SessionState.WRAP_UP, clock.now())
+
+    first = await service.dispose(account, DispositionForm(calls[0], "completed"))
+    second = await service.dispose(account, DispositionForm(calls[1], "complaint"))
+
+    assert first is None
+    assert second == "complaints on 1 of 2 connected calls (threshold 50.0%)"
+    state = await service.pool.fetchval(
+        "SELECT state FROM campaigns WHERE id = $1", campaign_id
+    )
+    assert state == "paused"
