@@ -210,6 +210,18 @@ async def test_operators_shift_every_answer_bridged_and_disposed(
     dnc = await pool.fetch("SELECT phone, scope FROM dnc_entries")
     assert [(r["phone"], r["scope"]) for r in dnc] == [(refuser, "collections")]
     await assert_recorded(pool)
+    # the operator joined the bridge being recorded, which ran on to the
+    # hang-up: about the 100 simulated seconds the customer talked (the
+    # recording starts a few wall milliseconds, i.e. simulated seconds at
+    # this time scale, after the answer)
+    recorded = await pool.fetch(
+        "SELECT oc.bridge_id = a.bridge_id AS same_bridge, r.duration_s"
+        " FROM operator_calls oc JOIN call_attempts a ON a.id = oc.call_id"
+        " JOIN recordings r ON r.attempt_id = oc.call_id"
+    )
+    assert len(recorded) == len(answer)
+    assert all(r["same_bridge"] for r in recorded)
+    assert min(r["duration_s"] for r in recorded) >= 80
     sessions = await pool.fetch("SELECT state, end_reason FROM operator_sessions")
     assert {(s["state"], s["end_reason"]) for s in sessions} == {
         ("logged_out", "logout")
