@@ -30,8 +30,14 @@ REJECTED = [f"+8613944444{i:03d}" for i in range(3)]
 
 
 def script_parties(sim: Simulator) -> None:
-    """Numbers whose behaviour the test knows."""
-    sim.parties.set("8613900000*", Behaviour.answer(after=2.0, hangup_after=8.0))
+    """
+    Numbers whose behaviour the test knows.
+
+    Answered customers stay on the line long enough (0.6 s of wall time) for
+    the bridge and recording to start even on a loaded machine: one who hangs
+    up before the recording runs counts as failed, not answered.
+    """
+    sim.parties.set("8613900000*", Behaviour.answer(after=2.0, hangup_after=60.0))
     sim.parties.set("8613911111*", Behaviour.busy())
     sim.parties.set("8613922222*", Behaviour.no_answer())
     sim.parties.set("8613933333*", Behaviour.congestion())
@@ -147,9 +153,10 @@ async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) ->
             done = await check()
 
 
-async def test_pause_via_cli_engine_stops_new_calls(
+async def test_pause_written_in_sql_run_engine_stops_new_calls(
     sim: Simulator, settings: Settings, pool: asyncpg.Pool
 ) -> None:
+    """The pause as its UPDATE and NOTIFY; test_cli_e2e pauses with the command."""
     sim.parties.set("86139*", Behaviour.answer(after=2.0, hangup_after=30.0))
     phones = [f"+8613955555{i:03d}" for i in range(60)]
     campaign_id = await make_campaign(
