@@ -188,7 +188,7 @@ async def test_final_gate_refusal_closes_contact(
 async def test_recording_fetch_failure_retried_until_archived(
     sim: Simulator, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    sim.parties.set("8613800000004", Behaviour.answer(after=1, hangup_after=5))
+    sim.parties.set("8613800000004", Behaviour.answer(after=1, hangup_after=60))
     sim.faults.fail_rest(r"/recordings/stored/[^/]+/file$", status=500, times=2)
     await campaign_with(pool, ["+8613800000004"])
     clock = now_clock()
@@ -262,7 +262,7 @@ async def test_websocket_drop_mid_call_call_still_closed(
 async def test_pacing_never_exceeds_concurrency_or_rate(
     sim: Simulator, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    sim.parties.set("86137*", Behaviour.answer(after=2, hangup_after=20))
+    sim.parties.set("86137*", Behaviour.answer(after=2, hangup_after=60))
     phones = [f"+8613700000{i:03d}" for i in range(24)]
     await campaign_with(pool, phones, max_concurrent=4, calls_per_second=20)
     running = start(settings, pool, SystemClock())  # originated_at must move
@@ -296,7 +296,7 @@ async def test_call_ended_one_summary_line_per_call_number_masked(
     sim: Simulator, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     sim.parties.set("8613600000001", Behaviour.busy())
-    sim.parties.set("8613600000002", Behaviour.answer(after=1, hangup_after=3))
+    sim.parties.set("8613600000002", Behaviour.answer(after=1, hangup_after=60))
     await campaign_with(pool, ["+8613600000001", "+8613600000002"], retry_delays={})
 
     with structlog.testing.capture_logs() as logs:
