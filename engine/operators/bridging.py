@@ -79,7 +79,7 @@ class OperatorBridge:
             await asyncio.sleep(self.retry_interval_s)
         if not call.ended.is_set():
             log.info(
-                "operator_none_free", call_id=call.id, waited_ms=_ms_since(started)
+                "operator_wait_expired", call_id=call.id, waited_ms=_ms_since(started)
             )
             await self.abandon(call)
 

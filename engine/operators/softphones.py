@@ -251,7 +251,7 @@ class SoftphoneManager:
         channel_id = event.channel.id
         session_id = self._pending.pop(channel_id, None)
         if session_id is None:
-            log.info("softphone_unexpected", channel_id=channel_id)
+            log.info("softphone_leg_refused", channel_id=channel_id)
             await self._hangup(channel_id)
             return
         try:
@@ -271,7 +271,7 @@ class SoftphoneManager:
                 self.holding_bridge_id, channel_id, role="participant"
             )
         except AriNotFoundError:
-            log.info("softphone_gone_before_parking", channel_id=channel_id)
+            log.info("softphone_dropped_before_parking", channel_id=channel_id)
             await self.log_out(session_id, "softphone_dropped")
             return
         self._legs[channel_id] = session_id
@@ -287,7 +287,7 @@ class SoftphoneManager:
             channel_id=channel_id,
         )
         log.info(
-            "operator_ready", session_id=session_id, operator_id=session.operator_id
+            "operator_parked", session_id=session_id, operator_id=session.operator_id
         )
 
     async def _on_dial_in(self, channel_id: str, channel_name: str) -> None:
@@ -487,7 +487,7 @@ class SoftphoneManager:
         try:
             await self.client.add_channel(self.holding_bridge_id, channel_id)
         except AriError:
-            log.info("operator_leg_gone_after_call", channel_id=channel_id)
+            log.info("operator_leg_lost", channel_id=channel_id)
 
     async def hangup_customer(self, call_id: str) -> bool:
         """Hang up a bridged customer (the operator ends the call)."""
@@ -544,7 +544,7 @@ class SoftphoneManager:
         try:
             await self.client.hangup(channel_id)
         except AriNotFoundError:
-            log.info("channel_already_gone", channel_id=channel_id)
+            log.info("channel_already_hung_up", channel_id=channel_id)
         except AriError as exc:
             log.warning("hangup_failed", channel_id=channel_id, status=_status(exc))
 
