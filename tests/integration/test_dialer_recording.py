@@ -13,10 +13,15 @@ from typing import Any
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 
 from engine.ari import AriClient
-from engine.clock import FakeClock
+from engine.clock import FakeClock, SystemClock
 from engine.dialer.engine import build_engine
+from engine.operators.accounts import AccountStore
+from engine.operators.service import OperatorService
+from engine.operators.sessions import SessionState
+from engine.operators.wiring import build_operators
 from engine.settings import Settings
 from engine.sim import Behaviour, Simulator
 from engine.sim.testing import RawAri
@@ -264,3 +269,82 @@ async def test_recording_start_failure_call_hung_up_not_answered(
         "failed",
         True,
     )
+
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+async def operator_ready(service: OperatorService, sim: Simulator) -> None:
+    """One operator, softphone PJSIP/6001, logged in and ready."""
+    await service.accounts.create(
+        "op1", "Op One", "operator", "first password 1", endpoint="PJSIP/6001"
+    )
+    await service.accounts.change_password(
+        "op1", "first password 1", "shift password 2026"
+    )
+    sim.softphones.register("6001", answer_after=0.5)
+    account = await service.authenticate("op1", "shift password 2026")
+    await service.start_session(account)
+
+    async def ready() -> bool:
+        session = await service.session(account)
+        return session is not None and session.state is SessionState.READY
+
+    await eventually(ready)
+
+
+async def test_answer_recording_started_before_operator_joins(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool, observer: RawAri
+) -> None:
+    """With the operators' answer handler (as ``outdial run`` wires it)."""
+    sim.parties.set("8613800001601", Behaviour.answer(after=1, hangup_after=30))
+    campaign_id = await add_campaign(pool, [])
+    await pool.execute(
+        "UPDATE campaigns SET state = 'paused', kind = 'collections',"
+        " settings = $2 WHERE id = $1",
+        campaign_id,
+        {"operators": {"ratio": 1.0}},
+    )
+    await pool.execute(
+        "INSERT INTO contacts (campaign_id, phone) VALUES ($1, '+8613800001601')",
+        campaign_id,
+    )
+    ari = AriClient.from_settings(settings)
+    clock = SystemClock()
+    engine = build_engine(settings, pool, ari, clock, gates=())
+    operators = build_operators(settings, pool, ari, clock)
+    operators.service.accounts = AccountStore(pool, clock, hasher=FAST_HASHER)
+    operators.attach(engine)
+    stopping = asyncio.Event()
+    try:
+        async with operators.running():
+            task = asyncio.create_task(engine.run(stopping))
+            try:
+                await operator_ready(operators.service, sim)
+                await pool.execute("UPDATE campaigns SET state = 'running'")
+                await eventually(all_archived(pool, 1))
+            finally:
+                stopping.set()
+                await asyncio.wait_for(task, 30)
+    finally:
+        await ari.close()
+
+    attempt_id = await pool.fetchval("SELECT id FROM call_attempts")
+    bridge = f"bridge-{attempt_id}"
+    recording = index_of(
+        observer.events,
+        lambda e: (
+            e["type"] == "RecordingStarted"
+            and e["recording"]["target_uri"] == f"bridge:{bridge}"
+        ),
+    )
+    operator_joins = index_of(
+        observer.events,
+        lambda e: (
+            e["type"] == "ChannelEnteredBridge"
+            and e["bridge"]["id"] == bridge
+            and e["channel"]["name"].startswith("PJSIP/6001-")
+        ),
+    )
+    assert await pool.fetchval("SELECT count(*) FROM operator_calls") == 1
+    assert recording < operator_joins
