@@ -17,7 +17,13 @@ from typing import Any
 
 import structlog
 
-from engine.ari import AriClient, AriConnectionError, AriError, AriNotFoundError
+from engine.ari import (
+    AriClient,
+    AriConnectionError,
+    AriError,
+    AriNotFoundError,
+    AriRequestError,
+)
 from engine.clock import Clock
 from engine.dialer.calls import Call, CallRegistry
 from engine.dialer.models import Campaign, Contact
@@ -239,9 +245,7 @@ class CallService:
         call.unrecorded = True
         bridge_id = bridge_id_for(call.id)
         name = recording_name_for(call.campaign.id, call.id)
-        await self.ari.create_bridge(
-            bridge_id, type="mixing", name=f"outdial-{call.id}"
-        )
+        await self._create_bridge(call, bridge_id)
         call.bridge_id = bridge_id
         await self.ari.add_channel(bridge_id, call.id)
         call.recording_id = await self.repo.create_recording(
@@ -263,6 +267,18 @@ class CallService:
             recording_id=call.recording_id,
         )
         call.handler_task = self.spawn(self._run_handler(call))
+
+    async def _create_bridge(self, call: Call, bridge_id: str) -> None:
+        try:
+            await self.ari.create_bridge(
+                bridge_id, type="mixing", name=f"outdial-{call.id}"
+            )
+        except AriRequestError as exc:
+            # 409: the bridge of this attempt exists, left by a process that
+            # died while answering it (the id is the attempt's): carry on in it.
+            if exc.status != 409:
+                raise
+            log.warning("bridge_reused", bridge_id=bridge_id)
 
     async def _run_handler(self, call: Call) -> None:
         structlog.contextvars.bind_contextvars(call_id=call.id, channel_id=call.id)
