@@ -244,6 +244,29 @@ class CallService:
         call.answered_at = self.clock.now()
         call.unrecorded = True
         bridge_id = bridge_id_for(call.id)
+        try:
+            await self._bridge_and_record(call, bridge_id)
+        except AriNotFoundError as exc:
+            # Usually the customer hung up at once (a normal race), but a 404
+            # may also name the bridge: hang up anyway, a gone channel is fine.
+            log.info("call_gone_during_answer", error=str(exc))
+            await self.hangup_safely(call)
+            return
+        except AriError as exc:
+            # Nobody may talk unrecorded: without a recording, hang up.
+            log.warning("recording_start_failed", error=str(exc))
+            await self.hangup_safely(call)
+            return
+        call.unrecorded = False
+        await self.repo.mark_answered(call.id, bridge_id, call.answered_at)
+        log.info(
+            "call_answered",
+            campaign_id=call.campaign.id,
+            recording_id=call.recording_id,
+        )
+        call.handler_task = self.spawn(self._run_handler(call))
+
+    async def _bridge_and_record(self, call: Call, bridge_id: str) -> None:
         name = recording_name_for(call.campaign.id, call.id)
         await self._create_bridge(call, bridge_id)
         call.bridge_id = bridge_id
@@ -259,14 +282,6 @@ class CallService:
         except AriError as exc:
             await self.repo.recording_failed_to_start(name, str(exc))
             raise
-        call.unrecorded = False
-        await self.repo.mark_answered(call.id, bridge_id, call.answered_at)
-        log.info(
-            "call_answered",
-            campaign_id=call.campaign.id,
-            recording_id=call.recording_id,
-        )
-        call.handler_task = self.spawn(self._run_handler(call))
 
     async def _create_bridge(self, call: Call, bridge_id: str) -> None:
         try:

@@ -235,12 +235,17 @@ async def test_quick_hangups_answered_iff_one_archived_recording(
         assert hashlib.sha256(data).hexdigest() == row["sha256"]
 
 
+@pytest.mark.parametrize("status", [500, 404, 409])
 async def test_recording_start_failure_call_hung_up_not_answered(
-    sim: Simulator, settings: Settings, pool: asyncpg.Pool, observer: RawAri
+    sim: Simulator,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    observer: RawAri,
+    status: int,
 ) -> None:
     """The customer would stay for an hour: only the engine can end this call."""
     sim.parties.set("8613800001501", Behaviour.answer(after=1, hangup_after=360000))
-    sim.faults.fail_rest(r"^POST /ari/bridges/[^/]+/record$", status=500, times=1)
+    sim.faults.fail_rest(r"^POST /ari/bridges/[^/]+/record$", status=status, times=1)
     await add_campaign(pool, ["+8613800001501"])
 
     async def ended() -> bool:
