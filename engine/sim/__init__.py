@@ -19,6 +19,8 @@ causes). Python API::
     sim.softphones.hangup("6001")                  # the operator hangs up (BYE)
     sim.softphones.unregister("6001")              # then: 500 Allocation failed
     sim.hangup_far_end(channel_id, cause=16)       # a customer hangs up
+    Behaviour.answer(after=1.0, dtmf="4")  # presses 4 after a prompt ends
+    sim.press_dtmf(channel_id, "4")        # ChannelDtmfReceived on the channel
     await sim.wait_connected("outdial")            # an events socket serves the app
     sim.originations  # [Origination(at, endpoint, number, caller_id, variables,
                       #   channel_id, app_args, method, status, app, wall_at)]
@@ -65,7 +67,7 @@ HTTP control API (same credentials as ARI, JSON bodies)::
 
 A behaviour as JSON: ``{"kind": "answer", "after": 1.0, "hangup_after": 20}``
 (kinds: answer, busy, congestion, no_answer, rejected, unreachable; optional
-``sip_code``). A random model: ``{"answer_rate": 0.6, "ring": [2, 10],
+``sip_code``, ``dtmf``). A random model: ``{"answer_rate": 0.6, "ring": [2, 10],
 "talk": [10, 60], "failures": {"busy": 0.3, "no_answer": 0.5}}``.
 
 Command line: ``outdial sim --host 127.0.0.1 --port 8088 --time-scale 1``

@@ -49,6 +49,7 @@ class Call:
         self.dialled = False
         self.endpoint = ""
         self.variables: dict[str, str] = {}
+        self.dtmf_pressed = 0  # how many of ``behaviour.dtmf`` were pressed
         leg.call = self
 
     # -- shared -------------------------------------------------------------

@@ -33,6 +33,9 @@ class Behaviour:
     label: str = ""
     code: str = "00"
     play: str | None = None
+    # keys the party presses after each prompt played to its channel ends
+    # (a post-call survey answer); each digit once, in order
+    dtmf: str | None = None
 
     @property
     def cause(self) -> int:
@@ -50,11 +53,20 @@ class Behaviour:
 
     @classmethod
     def answer(
-        cls, after: float = 1.0, hangup_after: float | None = None
+        cls,
+        after: float = 1.0,
+        hangup_after: float | None = None,
+        *,
+        dtmf: str | None = None,
     ) -> "Behaviour":
-        """Ring ``after`` s, answer, hang up after ``hangup_after`` s (or never)."""
+        """
+        Ring ``after`` s, answer, hang up after ``hangup_after`` s (or never).
+
+        ``dtmf``: a digit pressed when a playback to this party ends (one
+        digit per finished playback, in order), as a customer answers a prompt.
+        """
         label = "answer-stay-up" if hangup_after is None else "answer-then-hangup"
-        return cls("answer", after, hangup_after, label=label)
+        return cls("answer", after, hangup_after, label=label, dtmf=dtmf)
 
     @classmethod
     def busy(cls, after: float = 0.0) -> "Behaviour":
@@ -91,7 +103,7 @@ class Behaviour:
         kind = data.get("kind")
         if kind not in KINDS:
             raise SimError(f"unknown behaviour kind {kind!r}")
-        known = {"after", "hangup_after", "sip_code", "label", "code", "play"}
+        known = {"after", "hangup_after", "sip_code", "label", "code", "play", "dtmf"}
         extra = set(data) - known - {"kind"}
         if extra:
             raise SimError(f"unknown behaviour fields {sorted(extra)}")

@@ -9,6 +9,7 @@ gets ``201`` and then ``PlaybackStarted`` and ``PlaybackFinished`` with
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.sim import dtmf
 from engine.sim.exceptions import AriResponseError, not_found
 
 if TYPE_CHECKING:
@@ -124,7 +125,12 @@ class Playbacks:
         if seconds is None:
             self._end(playback, "failed")
             return
-        playback.timer = self._pbx.clock.later(seconds, self._end, playback, "done")
+        playback.timer = self._pbx.clock.later(seconds, self._played, playback)
+
+    def _played(self, playback: Playback) -> None:
+        """The media played to its end: a party may answer the prompt."""
+        self._end(playback, "done")
+        dtmf.after_playback(self._pbx, playback.target_uri)
 
     def _end(self, playback: Playback, state: str) -> None:
         if self.all.pop(playback.id, None) is None:

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from engine.sim import control
+from engine.sim import control, dtmf
 from engine.sim.bridges import Bridges
 from engine.sim.channels import Channel
 from engine.sim.clock import SimClock
@@ -198,6 +198,14 @@ class Simulator:
         if ch is None or ch.call is None:
             raise SimError(f"no call on channel {channel_id}")
         ch.call.remote_hangup(cause)
+
+    def press_dtmf(self, channel_id: str, digits: str) -> None:
+        """The party on ``channel_id`` presses ``digits`` (one event each)."""
+        ch = self.pbx.channels.get(channel_id)
+        if ch is None:
+            raise SimError(f"no channel {channel_id}")
+        for digit in digits:
+            dtmf.press(self.pbx, ch, digit)
 
     def state(self) -> dict[str, Any]:
         """A summary for the control API."""
