@@ -4,7 +4,10 @@ and stopped again so that no server outlives the test.
 """
 
 import asyncio
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -41,12 +44,27 @@ def stop_postmaster(process: "psutil.Process") -> None:
         process.wait(5)
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """
+    A fresh engine data dir directly under the system temp dir.
+
+    Not under pytest's tmp_path: run as root, the server runs as the user
+    ``embedded_postgres``, and any pytest session starting meanwhile (other
+    engineers' runs) resets ``/tmp/pytest-of-root`` to mode 0700, locking it out.
+    """
+    path = Path(tempfile.mkdtemp(prefix="outdial-embedded-"))
+    yield path / "data"
+    shutil.rmtree(path, ignore_errors=True)
+
+
 async def test_embedded_fallback_no_url_starts_migrates_and_stops(
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
-    settings = Settings(database_url=None, data_dir=tmp_path / "data")
+    settings = Settings(database_url=None, data_dir=data_dir)
+    expected = [m.name for m in migrations.load_migrations()]
     dsn = await asyncio.to_thread(resolve_dsn, settings)
-    pgdata = (tmp_path / "data" / "pgdata").resolve()
+    pgdata = (data_dir / "pgdata").resolve()
     postmaster = postmaster_of(pgdata)
     try:
         conn = await asyncpg.connect(dsn)
@@ -67,7 +85,7 @@ async def test_embedded_fallback_no_url_starts_migrates_and_stops(
         # command to reuse, so the test itself must stop it.
         await asyncio.to_thread(stop_postmaster, postmaster)
 
-    assert applied == [m.name for m in migrations.load_migrations()]
+    assert applied == expected
     assert tables == 4
     assert data_directory == str(pgdata)
     assert again == dsn
