@@ -15,6 +15,7 @@ from engine.reports.quality import (
     create_form,
     operator_quality,
 )
+from engine.reports.satisfaction import OperatorSatisfaction, operator_satisfaction
 from engine.reports.stats import load_campaign
 
 
@@ -72,15 +73,31 @@ def form_command(
 @click.argument("campaign")
 @click.option("--actor", envvar="OUTDIAL_ACTOR", required=True)
 def report_command(campaign: str, actor: str) -> None:
-    """Quality per operator (an operator sees their own; a director their team)."""
+    """
+    Quality per operator (an operator sees their own; a director their team).
+
+    Evaluations by reviewers, and customer satisfaction from the post-call
+    survey: answers, mean key pressed and that mean as a share of the scale.
+    """
     settings = setup()
 
-    async def go() -> list[OperatorQuality]:
+    async def go() -> tuple[list[OperatorQuality], list[OperatorSatisfaction]]:
         async with database(settings) as pool, pool.acquire() as conn:
             who = await viewer(conn, actor)
             camp = await load_campaign(conn, campaign)
-            return await operator_quality(conn, camp["id"], who.scope)
+            return (
+                await operator_quality(conn, camp["id"], who.scope),
+                await operator_satisfaction(conn, camp["id"], who.scope),
+            )
 
+    evaluated, surveyed = run(go())
+    Console().print(_quality_table(evaluated, surveyed))
+
+
+def _quality_table(
+    evaluated: list[OperatorQuality], surveyed: list[OperatorSatisfaction]
+) -> Table:
+    """One row per operator with evaluations or survey answers."""
     table = Table(
         "operator",
         "team",
@@ -88,18 +105,27 @@ def report_command(campaign: str, actor: str) -> None:
         "average score",
         "passed",
         "pass rate",
+        "survey answers",
+        "satisfaction",
         header_style="bold cyan",
     )
-    for q in run(go()):
+    quality = {q.operator: q for q in evaluated}
+    satisfaction = {s.operator: s for s in surveyed}
+    for operator in sorted(quality.keys() | satisfaction.keys()):
+        q, s = quality.get(operator), satisfaction.get(operator)
+        team = q.team if q is not None else s.team if s is not None else None
         table.add_row(
-            q.operator,
-            q.team or "",
-            str(q.evaluations),
-            f"{q.average_score:.1f}",
-            str(q.passed),
-            f"{100 * q.pass_rate:.0f}%",
+            operator,
+            team or "",
+            str(q.evaluations) if q else "0",
+            f"{q.average_score:.1f}" if q else "-",
+            str(q.passed) if q else "-",
+            f"{100 * q.pass_rate:.0f}%" if q else "-",
+            str(s.answers) if s else "0",
+            f"{s.average_score:.1f} ({s.average_pct:.0f}%)" if s else "-",
         )
-    Console().print(table)
+
+    return table
 
 
 COMMANDS = [quality]

@@ -23,9 +23,11 @@ import structlog
 
 from engine.ari import AriError
 from engine.clock import Clock
+from engine.operators.exceptions import SurveyConfigError
 from engine.operators.pacing import campaign_operator_settings
 from engine.operators.routing import Claim, claim_operator
 from engine.operators.softphones import SoftphoneManager
+from engine.operators.survey import SurveySettings, survey_settings
 
 if TYPE_CHECKING:
     from engine.dialer.calls import Call
@@ -116,7 +118,12 @@ class OperatorBridge:
             self.clock.now(),
         )
         connected = await self.manager.connect_call(
-            claim, call.id, call.bridge_id, wrap_up_s, call.campaign.id
+            claim,
+            call.id,
+            call.bridge_id,
+            wrap_up_s,
+            call.campaign.id,
+            survey=_campaign_survey(call),
         )
         if not connected:
             await self.pool.execute(
@@ -155,6 +162,15 @@ class OperatorBridge:
             campaign_id=call.campaign.id,
             institution=self.institution_name,
         )
+
+
+def _campaign_survey(call: "Call") -> SurveySettings | None:
+    """The survey of the call's campaign; a malformed one is logged and skipped."""
+    try:
+        return survey_settings(call.campaign.settings)
+    except SurveyConfigError as exc:
+        log.warning("survey_skipped", campaign_id=call.campaign.id, reason=str(exc))
+        return None
 
 
 def _mark_abandoned(call: "Call", abandoned: bool) -> None:

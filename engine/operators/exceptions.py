@@ -13,7 +13,8 @@ Errors of the operators package.
         ├── SessionStateError         the session cannot do that in its state
         ├── SoftphoneError            the softphone could not be reached
         ├── DispositionError          a disposition that cannot be stored
-        └── SupervisionError          a listen-in/whisper/barge that failed
+        ├── SupervisionError          a listen-in/whisper/barge that failed
+        └── SurveyConfigError         a campaign's survey settings are malformed
 
 Messages are lowercase with no trailing period; ids are kept as attributes.
 """
@@ -87,3 +88,7 @@ class DispositionError(OperatorError):
 
 class SupervisionError(OperatorError):
     """A supervision session could not be started or ended."""
+
+
+class SurveyConfigError(OperatorError):
+    """A campaign's ``survey`` settings that cannot be used."""

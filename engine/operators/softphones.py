@@ -18,7 +18,7 @@ tick; routing already treats them as ready, the flip is for the board.
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from engine.operators.sessions import (
     SessionState,
     transition,
 )
+from engine.operators.survey import SurveyCall, SurveyRunner, SurveySettings
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +58,8 @@ class ActiveCall:
     bridge_id: str
     wrap_up_s: float
     campaign_id: int
+    # asked of the customer when the operator leaves first (None: no survey)
+    survey: SurveySettings | None = None
 
 
 class SoftphoneManager:
@@ -88,12 +91,13 @@ class SoftphoneManager:
         self._pending: dict[str, int] = {}  # ringing softphone -> session id
         self._calls: dict[str, ActiveCall] = {}  # customer channel id -> call
         self._wake = asyncio.Event()
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Task[Any]] = set()
         self._holding_ready = False
         self._ticks = 0
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.surveys = SurveyRunner(client, pool, clock)
         # more work for each tick (supervision requests), run after the logins
         self.extra_ticks: list[Callable[[], Awaitable[None]]] = []
 
@@ -109,6 +113,7 @@ class SoftphoneManager:
             ("ChannelDestroyed", self.on_channel_destroyed),
         ):
             self._unsubscribe.append(self.client.on(event_type, handler))
+        self._unsubscribe.extend(self.surveys.subscribe())
         self._listener = await self.pool.acquire()
         await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
         self._task = asyncio.create_task(self._poll_loop(), name="operator-softphones")
@@ -129,6 +134,9 @@ class SoftphoneManager:
             await self._hangup(channel_id)
         for remove in self._unsubscribe:
             remove()
+        for task in list(self._side_tasks):
+            task.cancel()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
         if self._holding_ready:
             with contextlib.suppress(AriError):
                 await self.client.destroy_bridge(self.holding_bridge_id)
@@ -142,9 +150,7 @@ class SoftphoneManager:
         if payload.startswith(HANGUP_PREFIX):
             call_id = payload.removeprefix(HANGUP_PREFIX)
             if call_id in self._calls:
-                task = asyncio.create_task(self._hangup(call_id))
-                self._side_tasks.add(task)
-                task.add_done_callback(self._side_tasks.discard)
+                self._spawn(self.operator_left(call_id))
             return
         self._wake.set()
 
@@ -382,7 +388,7 @@ class SoftphoneManager:
             self._calls.pop(call.call_id, None)
             log.warning("operator_dropped_mid_call", session_id=session_id)
             await self.close_operator_call(call.call_id)
-            await self._hangup(call.call_id)
+            await self._release_customer(call)
         await self.log_out(session_id, "softphone_dropped")
 
     async def log_out(
@@ -415,6 +421,8 @@ class SoftphoneManager:
         bridge_id: str,
         wrap_up_s: float | None,
         campaign_id: int,
+        *,
+        survey: SurveySettings | None = None,
     ) -> bool:
         """Move a claimed operator's leg into the customer's bridge."""
         active = ActiveCall(
@@ -425,6 +433,7 @@ class SoftphoneManager:
             bridge_id=bridge_id,
             wrap_up_s=self.wrap_up_s if wrap_up_s is None else wrap_up_s,
             campaign_id=campaign_id,
+            survey=survey,
         )
         self._calls[call_id] = active
         try:
@@ -490,12 +499,42 @@ class SoftphoneManager:
             log.info("operator_leg_lost", channel_id=channel_id)
 
     async def hangup_customer(self, call_id: str) -> bool:
-        """Hang up a bridged customer (the operator ends the call)."""
-        if call_id not in self._calls:
+        """The operator ends the call (the customer hears the survey, if any)."""
+        return await self.operator_left(call_id)
+
+    async def operator_left(self, call_id: str) -> bool:
+        """
+        The operator leaves a call the customer is still on.
+
+        Without a survey the customer is hung up (the operator's wrap-up
+        follows from the customer's end). With one, the operator goes to
+        wrap-up at once and the customer is asked the survey question in the
+        background, then hung up.
+        """
+        call = self._calls.get(call_id)
+        if call is None:
             return False
-        await self._hangup(call_id)
+        if call.survey is None:
+            await self._hangup(call_id)
+            return True
+        await self.finish_call(call_id, "operator_hung_up")
+        await self._release_customer(call)
 
         return True
+
+    async def _release_customer(self, call: ActiveCall) -> None:
+        """The operator is gone: survey the customer if asked, else hang up."""
+        if call.survey is None:
+            await self._hangup(call.call_id)
+            return
+        survey = SurveyCall(call.call_id, call.campaign_id, call.operator_id)
+        self._spawn(self.surveys.run(survey, call.survey))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` beside the event handlers; stop() cancels what is left."""
+        task = asyncio.create_task(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     def bridged_count(self, campaign_id: int) -> int:
         """Calls of a campaign with an operator on this engine now."""

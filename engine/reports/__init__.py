@@ -21,6 +21,7 @@ Modules::
                   audit_read(); require_unmasked()
     playback.py   open_for_playback(): rights + one audit row per playback
     quality.py    evaluation forms, score_call(), operator_quality()
+    satisfaction.py  operator_satisfaction(): post-call survey per operator
     effects.py    import_effects(), effect_summary()
     verify.py     verify_archive(): re-hash every archived recording
     retention.py  set_policy(), apply_retention(): per kind of call, audited
