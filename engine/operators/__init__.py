@@ -42,10 +42,15 @@ Seams (what other parts use)::
     pacing.uses_operators(campaign) -> bool
     board.read_board(pool, now) -> Board  # live board (web page, CLI --watch)
     routing.claim_operator(pool, campaign_id=, call_id=, now=, engine_id=)
+    # post-call survey: campaign settings {"survey": {"prompt": "sound:x",
+    # "max_digit": 5, "timeout_s": 8}}; asked when the operator leaves first
+    survey.survey_settings(campaign.settings) -> SurveySettings | None
+    manager.operator_left(call_id)   # the desktop's hang-up goes through it
+    # answers: survey_responses (0009); engine.reports.satisfaction
 
 Modules: accounts (argon2, expiry, lockout), sessions (state machine and its
 rows), routing (SKIP LOCKED claim), softphones (legs, holding bridge, login
 extension), bridging (the AnswerHandler), pacing (the CapacityProvider),
-dispositions, complaints (auto-pause), supervision (snoop), board, service,
-wiring, exceptions.
+dispositions, complaints (auto-pause), supervision (snoop), survey (post-call
+question), board, service, wiring, exceptions.
 """
