@@ -3,6 +3,7 @@
 """
 
 import asyncio
+import dataclasses
 import getpass
 import os
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,9 @@ from engine.campaigns.models import (
     RetryPolicy,
 )
 from engine.cli.common import database, run, setup
+from engine.cli.operator import board_view
+from engine.clock import SystemClock
+from engine.operators.board import Board, read_board
 
 T = TypeVar("T")
 
@@ -299,8 +303,8 @@ for _action in ("start", "pause", "resume", "stop"):
 def status(name: str, watch: bool, interval: float) -> None:
     """Show the progress of campaign NAME; --watch keeps it live."""
     if not watch:
-        progress = with_pool(lambda pool: repository.campaign_progress(pool, name))
-        Console().print(progress_view(progress))
+        _, view = with_pool(lambda pool: _status_view(pool, name))
+        Console().print(view)
         return
     try:
         with_pool(lambda pool: _watch(pool, name, interval))
@@ -309,12 +313,34 @@ def status(name: str, watch: bool, interval: float) -> None:
 
 
 async def _watch(pool: asyncpg.Pool, name: str, interval: float) -> None:
-    progress = await repository.campaign_progress(pool, name)
-    with Live(progress_view(progress), console=Console(), auto_refresh=False) as live:
+    progress, view = await _status_view(pool, name)
+    with Live(view, console=Console(), auto_refresh=False) as live:
         while not progress.campaign.ended:
             await asyncio.sleep(interval)
-            progress = await repository.campaign_progress(pool, name)
-            live.update(progress_view(progress), refresh=True)
+            progress, view = await _status_view(pool, name)
+            live.update(view, refresh=True)
+
+
+async def _status_view(pool: asyncpg.Pool, name: str) -> tuple[Progress, Group]:
+    """The campaign's progress, then its part of the live board (if any)."""
+    progress = await repository.campaign_progress(pool, name)
+    board = campaign_board(
+        await read_board(pool, SystemClock().now()), progress.campaign.id
+    )
+    if not board.operators and not board.calls:
+        return progress, progress_view(progress)
+
+    return progress, Group(progress_view(progress), board_view(board))
+
+
+def campaign_board(board: Board, campaign_id: int) -> Board:
+    """The board narrowed to one campaign: its calls, operators who may serve it."""
+    return dataclasses.replace(
+        board,
+        operators=[o for o in board.operators if o.campaign_id in (None, campaign_id)],
+        calls=[c for c in board.calls if c.campaign_id == campaign_id],
+        campaigns=[k for k in board.campaigns if k.campaign_id == campaign_id],
+    )
 
 
 COMMANDS = [campaign]
