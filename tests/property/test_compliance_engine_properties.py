@@ -10,28 +10,37 @@ removing do-not-call entries or revoking the caller id. The real engine
 (``build_engine`` with a ``FakeClock``) dials against the simulator; after
 each jump the test waits until the engine has dealt with every due contact.
 
-Then the simulator's own log of originations is judged by the independent
-oracle: every origination had a passing gate decision (and a call_attempts
-row), used the approved caller id while it was approved, went to no number
-suppressed at that moment, rang out inside the window in every zone of the
-number, and no number got more calls than the limits allow.
+Then the simulator's own log of placed calls (originations it answered
+with 200) is judged by the independent oracle: every one had a passing gate
+decision (and a call_attempts row), used the approved caller id while it was
+approved, went to no number suppressed at that moment, rang out inside the
+window in every zone of the number (its explicit zone column when drawn), and
+no number got more calls than the limits allow.
+
+So that the rules cannot hold vacuously, each example also checks that every
+contact the oracle finds dialable at the start instant was dialled then, and
+the module's tally (checked when the last example has run) requires that calls
+were actually placed across the run.
 """
 
 import asyncio
 import contextlib
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from compliance_oracle import World
-from hypothesis import event, given, settings
+from hypothesis import event, given, settings, target
 from hypothesis import strategies as st
 from test_compliance_gate_properties import (
     ANCHORS,
     CALLER_ID,
+    EXPLICIT_ZONES,
     PHONES,
     _act,
     _spec,
@@ -57,6 +66,8 @@ BEHAVIOURS = {
     "no_answer": Behaviour.no_answer(),
     "rejected": Behaviour.rejected(after=2.0),
 }
+# Examples run and calls placed over the whole property run (see ``tally``).
+TALLY: Counter[str] = Counter()
 
 
 class RecordingGate:
@@ -86,9 +97,15 @@ class RecordingGate:
 def runs(draw: st.DrawFn) -> dict[str, Any]:
     """A campaign with scripted contacts and a run of clock jumps."""
     kind = draw(st.sampled_from(tuple(DEFAULT_WINDOWS)))
-    phones = draw(
-        st.lists(st.sampled_from(PHONES), min_size=2, max_size=6, unique=True)
+    contacts = draw(
+        st.lists(
+            st.tuples(st.sampled_from(PHONES), st.sampled_from(EXPLICIT_ZONES)),
+            min_size=2,
+            max_size=6,
+            unique_by=lambda c: c[0],
+        )
     )
+    phones = [phone for phone, _ in contacts]
     start = draw(st.sampled_from(ANCHORS)) + timedelta(
         minutes=draw(st.integers(-2 * 1440, 2 * 1440))
     )
@@ -129,7 +146,7 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
         "max_attempts": draw(st.integers(1, 4)),
         "per_day": draw(st.integers(1, 3)),
         "gap": draw(st.sampled_from((0, 120, 900))),
-        "contacts": [(p, None) for p in phones],
+        "contacts": contacts,
         "behaviours": {p: draw(st.sampled_from(tuple(BEHAVIOURS))) for p in phones},
         "start": start,
         "steps": steps,
@@ -174,10 +191,11 @@ async def _setup(conn: asyncpg.Connection, run: dict[str, Any]) -> int:
         {"busy": 120, "no_answer": 600, "rejected": 300},
     )
     await conn.executemany(
-        "INSERT INTO contacts (campaign_id, phone, next_attempt_at) VALUES ($1, $2, $3)",
+        "INSERT INTO contacts (campaign_id, phone, timezone, next_attempt_at)"
+        " VALUES ($1, $2, $3, $4)",
         [
-            (campaign_id, p, run["start"] - timedelta(hours=1))
-            for p, _ in run["contacts"]
+            (campaign_id, p, zone, run["start"] - timedelta(hours=1))
+            for p, zone in run["contacts"]
         ],
     )
 
@@ -219,6 +237,24 @@ async def _next_instant(
             target = due
 
     return target + timedelta(seconds=seconds)
+
+
+async def _no_earlier_example_running() -> None:
+    """
+    Fail clearly if a task of an earlier example still runs in this loop.
+
+    pytest-timeout's alarm can raise out of the event loop mid-example;
+    Hypothesis then runs further examples in the same loop, where the
+    interrupted one's engine and clock steps would go on against the shared
+    database (and its campaign ids) and make a correct engine look wrong,
+    e.g. an origination whose attempt row a later TRUNCATE took away.
+    """
+    current = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not current]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+    assert not left, f"an interrupted earlier example was still running: {left}"
 
 
 def _settings(run: dict[str, Any], sim: Simulator, db_dsn: str, tmp: Path) -> Settings:
@@ -267,12 +303,20 @@ async def _drive(
     return gate
 
 
+def _placed(sim: Simulator) -> list[Any]:
+    """The calls the simulator actually placed: originates it answered 200."""
+    return [o for o in sim.originations if o.method == "originate" and o.status == 200]
+
+
 def _judge(
     run: dict[str, Any], world: World, sim: Simulator, gate: RecordingGate, rows: Any
 ) -> int:
+    """Judge every placed call and every gate pass; return the placed count."""
+    zones = dict(run["contacts"])
     attempt = {r["id"]: r for r in rows}
+    placed = _placed(sim)
     per_contact: dict[int, int] = defaultdict(int)
-    for origination in sim.originations:
+    for origination in placed:
         assert origination.channel_id in attempt, "origination without an attempt row"
         row = attempt[origination.channel_id]
         phone, at = row["phone"], row["originated_at"]
@@ -281,12 +325,11 @@ def _judge(
         # Judged again at the engine-clock instant the originate was sent.
         assert world.caller_id_ok_at(at), f"originate at {at}: caller id revoked"
         assert not world.suppressed(phone, run["kind"], at), f"originate at {at}: DNC"
-        why = world.window_violation(phone, None, at)
+        why = world.window_violation(phone, zones[phone], at)
         assert not why, f"originate at {at} outside the window: {why}"
         per_contact[row["contact_id"]] += 1
     for contact_id, count in per_contact.items():
-        passed = gate.passed[contact_id]
-        assert count <= len(passed), "an origination the gate never passed"
+        assert count <= len(gate.passed[contact_id]), "a call the gate never passed"
     phones = {r["contact_id"]: r["phone"] for r in rows}
     for contact_id, times in gate.passed.items():
         phone = phones.get(contact_id)
@@ -295,20 +338,60 @@ def _judge(
         for at in times:
             assert world.caller_id_ok_at(at), f"dial at {at} with unapproved caller id"
             assert not world.suppressed(phone, run["kind"], at), f"dial at {at} to DNC"
-            why = world.window_violation(phone, None, at)
+            why = world.window_violation(phone, zones[phone], at)
             assert not why, f"dial at {at} outside the window: {why}"
             world.dials[phone].append(at)
-        why = world.limit_violation(phone, None)
+        why = world.limit_violation(phone, zones[phone])
         assert not why, f"limits broken for {phone}: {why}"
 
-    return len(sim.originations)
+    return len(placed)
 
 
-@settings(max_examples=8)
+def _check_started(run: dict[str, Any], world: World, sim: Simulator, rows: Any) -> int:
+    """
+    Every contact dialable at the start instant was dialled then.
+
+    At the start nothing is suppressed, the caller id is approved and no limit
+    is used, so the oracle's window alone says who must be called; the clock
+    stands still until the engine settles, so those calls carry the start.
+    Returns how many contacts were dialable.
+    """
+    start = run["start"]
+    dialable = {
+        phone
+        for phone, zone in run["contacts"]
+        if not world.window_violation(phone, zone, start)
+    }
+    placed = {o.channel_id for o in _placed(sim)}
+    dialled = {
+        r["phone"] for r in rows if r["id"] in placed and r["originated_at"] == start
+    }
+    missed = dialable - dialled
+    assert not missed, f"dialable at {start} but never dialled: {sorted(missed)}"
+
+    return len(dialable)
+
+
+@pytest.fixture(scope="module")
+def tally() -> Iterator[Counter[str]]:
+    """The run's totals; after the last example, calls must have been placed."""
+    yield TALLY
+    if TALLY["examples"]:
+        assert TALLY["placed"] > 0, f"no call placed in the whole run: {TALLY}"
+        assert TALLY["dialable_at_start"] > 0, f"nothing ever dialable: {TALLY}"
+        assert TALLY["with_calls"] * 2 >= TALLY["examples"], f"mostly idle: {TALLY}"
+
+
+@settings(max_examples=20)
 @given(run=runs())
 async def test_engine_originations_obey_every_rule(
-    pool: asyncpg.Pool, db_dsn: str, tmp_path: Path, run: dict[str, Any]
+    pool: asyncpg.Pool,
+    db_dsn: str,
+    tmp_path: Path,
+    tally: Counter[str],
+    run: dict[str, Any],
 ) -> None:
+    await _no_earlier_example_running()
     world = _world(run)
     async with pool.acquire() as conn:
         await _setup(conn, run)
@@ -324,5 +407,13 @@ async def test_engine_originations_obey_every_rule(
         )
 
         dialled = _judge(run, world, sim, gate, rows)
+        dialable = _check_started(run, world, sim, rows)
 
+    tally.update(
+        examples=1,
+        placed=dialled,
+        dialable_at_start=dialable,
+        with_calls=int(dialled > 0),
+    )
+    target(float(dialled), label="placed calls")
     event(f"originations: {min(dialled, 5)}{'+' if dialled >= 5 else ''}")
