@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
 
 from engine.db import migrations
 from engine.db.pool import create_pool
@@ -56,6 +57,20 @@ async def _admin(dsn: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def structlog_config_restored() -> Iterator[None]:
+    """
+    Put back the structlog configuration a test found.
+
+    A CLI command run in-process configures logging for the whole process
+    (at WARNING in the CLI tests), and a later test's ``capture_logs`` would
+    then see none of the INFO events it checks.
+    """
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")
