@@ -15,9 +15,9 @@ from engine.campaigns.phones import normalise
 from engine.cli.campaign import actor_option, resolve_actor, with_pool
 from engine.clock import SystemClock
 from engine.compliance import dnc as dnc_list
+from engine.compliance.dncexport import export_audited
 from engine.compliance.dncimport import (
     ImportResult,
-    export_csv,
     import_file,
     list_lists,
     remove_list,
@@ -254,14 +254,32 @@ def import_(
 @dnc.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--all", "everything", is_flag=True, help="Include removed and expired.")
-def export(file: Path, everything: bool) -> None:
-    """Write the live entries (or all of them) to FILE as CSV."""
+@click.option(
+    "--reason",
+    required=True,
+    help="Why the list leaves the engine, e.g. the regulator's request (audited).",
+)
+@actor_option
+def export(file: Path, everything: bool, reason: str, actor: str | None) -> None:
+    """
+    Write the live entries (or all of them) to FILE as CSV, numbers unmasked.
+
+    An actor with an account must be a director or an admin; every export is
+    audited with the rows written and FILE.
+    """
     target = file.resolve()
+    if not reason.strip():
+        raise click.BadParameter("must not be empty", param_hint="--reason")
 
     async def go(pool: asyncpg.Pool) -> int:
         async with pool.acquire() as conn:
-            return await export_csv(
-                conn, target, now=SystemClock().now(), everything=everything
+            return await export_audited(
+                conn,
+                target,
+                actor=resolve_actor(actor),
+                reason=reason.strip(),
+                now=SystemClock().now(),
+                everything=everything,
             )
 
     click.echo(f"wrote {with_pool(go)} entries to {file}")

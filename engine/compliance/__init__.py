@@ -11,6 +11,10 @@ Seams other parts use:
 - ``engine.compliance.dnc.suppress_contacts(conn, campaign_id, now, actor)``:
   marks a campaign's pending contacts on the list suppressed (import hook:
   ``engine.compliance.hooks.mark_suppressed``).
+- ``engine.compliance.dncexport.export_audited(conn, path, actor=...,
+  reason=..., now=...)``: the list as formula-safe CSV, numbers unmasked,
+  directors/admins (or actors without an account) only, audited
+  ``dnc_exported``; ``export_csv`` is the unaudited COPY underneath.
 - ``engine.compliance.callerids.check_campaign_can_start(conn, campaign)``:
   raises ``CallerIdNotApprovedError`` or ``WindowError``.
 - ``engine.compliance.callbacks.schedule_callback(conn, contact_id, due_at,

@@ -8,7 +8,8 @@ Errors of the compliance rules.
         ├── UnknownKindError          a kind of call with no window
         ├── CallerIdNotApprovedError  a campaign's caller id is not approved
         ├── DncError                  a do-not-call change that was refused
-        │   └── DncImportError        a DNC file that cannot be loaded at all
+        │   ├── DncImportError        a DNC file that cannot be loaded at all
+        │   └── DncExportDeniedError  an actor who may not export the list
         └── CalendarError             a bad institution calendar change
 """
 
@@ -49,6 +50,15 @@ class DncError(ComplianceError):
 
 class DncImportError(DncError):
     """A do-not-call file that cannot be loaded at all (nothing was loaded)."""
+
+
+class DncExportDeniedError(DncError):
+    """An actor whose account may not export the do-not-call list."""
+
+    def __init__(self, actor: str, why: str) -> None:
+        super().__init__(f"{actor!r} may not export the do-not-call list: {why}")
+        self.actor = actor
+        self.why = why
 
 
 class CalendarError(ComplianceError):

@@ -89,7 +89,8 @@ def test_dnc_import_reports_lines_and_exports(outdial: Outdial, tmp_path: Path) 
 
     loaded = outdial("dnc", "import", str(source), "--reason", "register 2026-06")
     lists = outdial("dnc", "lists")
-    exported = outdial("dnc", "export", str(out))
+    exported = outdial("dnc", "export", str(out), "--reason", "regulator request")
+    no_reason = outdial("dnc", "export", str(tmp_path / "x.csv"))
 
     assert loaded.exit_code == 0
     assert "3 lines: list 1 holds 2 numbers, 1 rejected" in loaded.output
@@ -97,6 +98,9 @@ def test_dnc_import_reports_lines_and_exports(outdial: Outdial, tmp_path: Path) 
     assert "regulator.txt" in lists.output
     assert "wrote 2 entries" in exported.output
     assert out.read_text().count("+86") == 2
+    assert no_reason.exit_code == 2
+    assert "--reason" in no_reason.output
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_callerid_and_calendar_commands(outdial: Outdial) -> None:
@@ -137,6 +141,45 @@ async def test_contacts_why_suppressed_number_not_dialable(
     assert "NO  dnc: on the do-not-call list: regulator (all) (final)" in result.output
     assert "ok  caller_id: caller id is approved" in result.output
     assert "zones: Asia/Shanghai (from the number); country CN" in result.output
+
+
+async def test_dnc_export_audits_env_actor_and_refuses_operator(
+    outdial: Outdial, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    async with pool.acquire() as conn:
+        await dnc.add_entry(
+            conn, PHONE, scope="all", source="manual", reason="", actor="t", now=NIGHT
+        )
+    await pool.execute(
+        "INSERT INTO operators (id, name, role, password_hash, password_changed_at,"
+        " password_expires_at) VALUES ('op.chen', 'Chen', 'operator', 'x', now(),"
+        " now())"
+    )
+    out = tmp_path / "dnc.csv"
+
+    done = await asyncio.to_thread(
+        outdial, "dnc", "export", str(out), "--reason", "regulator request"
+    )
+    refused = await asyncio.to_thread(
+        outdial,
+        "dnc",
+        "export",
+        str(tmp_path / "no.csv"),
+        "--reason",
+        "curious",
+        "--actor",
+        "op.chen",
+    )
+    audit = await pool.fetch(
+        "SELECT actor, details FROM audit_log WHERE action = 'dnc_exported'"
+    )
+
+    assert "wrote 1 entries" in done.output
+    assert [(r["actor"], r["details"]["rows"]) for r in audit] == [("compliance.li", 1)]
+    assert audit[0]["details"]["destination"] == str(out.resolve())
+    assert refused.exit_code == 1
+    assert "'op.chen' may not export the do-not-call list" in refused.output
+    assert not (tmp_path / "no.csv").exists()
 
 
 async def test_explain_at_night_names_window_and_opening(pool: asyncpg.Pool) -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from engine.campaigns.importer import import_contacts
 from engine.compliance import dnc
-from engine.compliance.dncimport import export_csv, import_file
+from engine.compliance.dncexport import export_csv
+from engine.compliance.dncimport import import_file
 from engine.compliance.exceptions import DncError, DncImportError
 from engine.compliance.hooks import mark_suppressed
 
