@@ -322,15 +322,19 @@ async def _watch(pool: asyncpg.Pool, name: str, interval: float) -> None:
 
 
 async def _status_view(pool: asyncpg.Pool, name: str) -> tuple[Progress, Group]:
-    """The campaign's progress, then its part of the live board (if any)."""
+    """The campaign's progress, contacts waiting per reason, its live board."""
+    # Why contacts wait (window, do-not-call, limits...), from compliance.
+    from engine.cli.compliance import waiting_table
+
     progress = await repository.campaign_progress(pool, name)
+    waiting = await waiting_table(pool, progress.campaign.id)
     board = campaign_board(
         await read_board(pool, SystemClock().now()), progress.campaign.id
     )
     if not board.operators and not board.calls:
-        return progress, progress_view(progress)
+        return progress, Group(progress_view(progress), waiting)
 
-    return progress, Group(progress_view(progress), board_view(board))
+    return progress, Group(progress_view(progress), waiting, board_view(board))
 
 
 def campaign_board(board: Board, campaign_id: int) -> Board:

@@ -8,12 +8,20 @@ import asyncpg
 
 _REASONS = """
 SELECT CASE
+    WHEN c.state = 'suppressed' THEN 'dnc'
+    WHEN c.state = 'cancelled' AND c.state_reason LIKE 'dnc:%' THEN 'dnc'
+    WHEN c.state = 'exhausted' THEN 'attempts'
+    WHEN c.state = 'cancelled' AND c.state_reason LIKE 'attempts:%' THEN 'attempts'
     WHEN c.state <> 'pending' THEN c.state
     WHEN h.contact_id IS NOT NULL AND h.retry_at > $2 THEN h.reason
+    WHEN cb.due_at > $2 THEN 'callback'
+    WHEN c.next_attempt_at > $2 AND c.attempts > 0 THEN 'retry'
     WHEN c.next_attempt_at > $2 THEN 'scheduled'
     ELSE 'due' END AS reason,
     count(*) AS n
-FROM contacts c LEFT JOIN compliance_holds h ON h.contact_id = c.id
+FROM contacts c
+LEFT JOIN compliance_holds h ON h.contact_id = c.id
+LEFT JOIN callbacks cb ON cb.contact_id = c.id AND cb.state = 'pending'
 WHERE c.campaign_id = $1
 GROUP BY 1 ORDER BY 2 DESC, 1
 """
@@ -23,9 +31,14 @@ async def waiting_reasons(
     conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int, now: datetime
 ) -> dict[str, int]:
     """
-    Contacts per reason: ``due``, ``scheduled`` (a retry delay or callback),
-    a gate rule that holds them (``window``, ``daily``, ``gap``...), or their
-    state once out of the queue (``suppressed``, ``done``, ``leased``...).
+    Contacts per reason they wait, or why they left the queue.
+
+    Pending ones: a gate rule that holds them (``window``, ``daily``, ``gap``,
+    ``caller_id``...), ``callback`` (a promised callback not yet due),
+    ``retry`` (a retry delay after an attempt), ``scheduled`` (a later start),
+    or ``due``. Out of the queue: ``dnc`` (suppressed, or refused at dial time
+    for the list), ``attempts`` (exhausted), else their state (``done``,
+    ``leased``, ``cancelled``).
     """
     rows = await conn.fetch(_REASONS, campaign_id, now)
 

@@ -1,16 +1,21 @@
 """The compliance commands (dnc, calendar, caller ids, why, waiting) end to end."""
 
 import asyncio
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 from click.testing import CliRunner, Result
 
 from engine.cli.main import cli
-from engine.compliance import dnc
+from engine.clock import SystemClock
+from engine.compliance import callerids, dnc
+from engine.compliance.calendar import set_date
+from engine.compliance.callbacks import schedule_callback
 from engine.compliance.explain import explain
 from engine.compliance.gate import ComplianceGate
 from engine.compliance.status import waiting_reasons
@@ -211,13 +216,95 @@ async def test_waiting_reasons_count_gate_holds(pool: asyncpg.Pool) -> None:
     assert reasons == {"window": 1}
 
 
-def test_campaign_show_lists_waiting_reasons(outdial: Outdial) -> None:
-    outdial("campaign", "create", "w1", "--kind", "survey", "--caller-id", "95555")
+def _reasons(output: str) -> dict[str, int]:
+    """The rows of the 'contacts by reason' table in rich's text output."""
+    table = output.split("contacts by reason (now)", 1)[1]
+    found = re.findall(r"^[│|] ([a-z_]+) +[│|] +(\d+) [│|]$", table, re.MULTILINE)
 
-    shown = outdial("campaign", "show", "w1")
+    return {reason: int(count) for reason, count in found}
 
-    assert shown.exit_code == 0
-    assert "contacts by reason" in shown.output
+
+async def _seed_waiting(pool: asyncpg.Pool) -> None:
+    """Five contacts: outside the window, suppressed, retry, callback, due."""
+    now = SystemClock().now()
+    shanghai = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    phones = [f"+86138001380{n:02d}" for n in range(5)]
+    async with pool.acquire() as conn:
+        await callerids.approve(conn, "95555", label="", actor="t")
+        row = await conn.fetchrow("SELECT * FROM campaigns WHERE name = 'w1'")
+        ids = [
+            await conn.fetchval(
+                "INSERT INTO contacts (campaign_id, phone, timezone)"
+                " VALUES ($1, $2, 'Asia/Shanghai') RETURNING id",
+                row["id"],
+                phone,
+            )
+            for phone in phones
+        ]
+        # Today and the next two days closed: the window refuses whatever the
+        # hour, and the dialer's reschedule is done as it would be.
+        for offset in range(3):
+            await set_date(
+                conn, shanghai + timedelta(days=offset), "closed", reason="t", actor="t"
+            )
+        contact = await conn.fetchrow("SELECT * FROM contacts WHERE id = $1", ids[0])
+        decision = await ComplianceGate(Settings()).check(
+            conn, Campaign.from_row(row), Contact.from_row(contact), now, "lease"
+        )
+        await conn.execute(
+            "UPDATE contacts SET next_attempt_at = $2 WHERE id = $1",
+            ids[0],
+            decision.retry_at,
+        )
+        await dnc.add_entry(
+            conn, phones[1], scope="all", source="manual", reason="", actor="t", now=now
+        )
+        await conn.execute(
+            "UPDATE contacts SET attempts = 1, next_attempt_at = $2 WHERE id = $1",
+            ids[2],
+            now + timedelta(minutes=10),
+        )
+        await schedule_callback(conn, ids[3], now + timedelta(hours=2), actor="t")
+
+
+async def test_campaign_status_counts_contacts_per_waiting_reason(
+    outdial: Outdial, pool: asyncpg.Pool
+) -> None:
+    await asyncio.to_thread(
+        outdial, "campaign", "create", "w1", "--kind", "survey", "--caller-id", "95555"
+    )
+    await _seed_waiting(pool)
+
+    status_ = await asyncio.to_thread(outdial, "campaign", "status", "w1")
+    shown = await asyncio.to_thread(outdial, "campaign", "show", "w1")
+
+    expected = {"window": 1, "dnc": 1, "retry": 1, "callback": 1, "due": 1}
+    assert status_.exit_code == 0
+    assert _reasons(status_.output) == expected
+    assert _reasons(shown.output) == expected
+
+
+async def test_campaign_status_watch_shows_waiting_reasons(
+    outdial: Outdial, pool: asyncpg.Pool
+) -> None:
+    await asyncio.to_thread(
+        outdial, "campaign", "create", "w1", "--kind", "survey", "--caller-id", "95555"
+    )
+    await _seed_waiting(pool)
+    await pool.execute("UPDATE campaigns SET state = 'stopped'")
+
+    watched = await asyncio.to_thread(
+        outdial, "campaign", "status", "w1", "--watch", "--interval", "0"
+    )
+
+    assert watched.exit_code == 0
+    assert _reasons(watched.output) == {
+        "window": 1,
+        "dnc": 1,
+        "retry": 1,
+        "callback": 1,
+        "due": 1,
+    }
 
 
 def test_policy_narrows_window_refuses_wider(outdial: Outdial) -> None:
