@@ -8,7 +8,9 @@ is remembered in ``compliance_holds`` for the campaign status; passes are not
 audited, to keep the log to decisions that stopped a call. A contact refused
 for a reason time will cure is rescheduled to the next instant all its rules
 can pass (within the window), never dropped; a suppressed or exhausted contact
-is final.
+is final, and a due callback it had is cancelled (the dialer closes the
+contact; migration 0010 keeps one refused for the do-not-call list
+``suppressed``).
 
 At the originate stage a pass also reserves the number: a conditional upsert
 on ``phone_last_dial`` succeeds only if no other engine called the number
@@ -144,6 +146,8 @@ class ComplianceGate:
             else evaluation.dnc_entry.id,
             at=evaluation.now.isoformat(),
         )
+        if decision.final and evaluation.callback_id is not None:
+            await _close_callback(conn, evaluation.callback_id, self.actor, decision)
         level = log.info if first.rule in ("dnc", "caller_id") else log.debug
         level(
             "dial_refused",
@@ -170,6 +174,24 @@ def _decide(evaluation: Evaluation, campaign: Campaign) -> GateDecision:
         retry_at = opening or retry_at
 
     return GateDecision(False, reason, retry_at, False)
+
+
+async def _close_callback(
+    conn: asyncpg.Connection, callback_id: int, actor: str, decision: GateDecision
+) -> None:
+    """A due callback that can never be made (do-not-call...) is cancelled."""
+    await conn.execute(
+        "UPDATE callbacks SET state = 'cancelled', closed_at = now() WHERE id = $1",
+        callback_id,
+    )
+    await audit(
+        conn,
+        actor,
+        "callback_cancelled",
+        "callback",
+        callback_id,
+        reason=decision.reason,
+    )
 
 
 def _lost_race(now: datetime) -> Verdict:
