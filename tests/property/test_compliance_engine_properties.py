@@ -382,7 +382,7 @@ def tally() -> Iterator[Counter[str]]:
         assert TALLY["with_calls"] * 2 >= TALLY["examples"], f"mostly idle: {TALLY}"
 
 
-@settings(max_examples=20)
+@settings(max_examples=25)
 @given(run=runs())
 async def test_engine_originations_obey_every_rule(
     pool: asyncpg.Pool,
