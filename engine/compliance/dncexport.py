@@ -8,7 +8,7 @@ with no account is a person at the engine's own shell, trusted like every
 other ``outdial dnc`` command. Every export is audited (``dnc_exported``) with
 the actor, their role, the reason given, the rows written and the destination,
 in the same transaction as the read; if the audit cannot be written the file
-is deleted.
+is deleted. A refused attempt is audited too (``dnc_export_refused``).
 
 Cells a spreadsheet would run as a formula (text starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return; ``engine.reports.formula.TRIGGERS``)
@@ -127,8 +127,21 @@ async def export_audited(
     everything: bool = False,
 ) -> int:
     """Check the actor may export, write the CSV and audit it; return the rows."""
-    async with conn.transaction():
+    try:
         role = await exporter_role(conn, actor)
+    except DncExportDeniedError as exc:
+        await audit(
+            conn,
+            actor,
+            "dnc_export_refused",
+            "dnc_export",
+            path.name,
+            why=exc.why,
+            reason=reason,
+            destination=str(path),
+        )
+        raise
+    async with conn.transaction():
         rows = await export_csv(conn, path, now=now, everything=everything)
         try:
             await audit(

@@ -115,6 +115,13 @@ async def test_export_operator_or_locked_account_refused(
         with pytest.raises(DncExportDeniedError, match="may not export"):
             await export_audited(conn, out, actor="someone", reason="x", now=NOW)
         exports = await _exports(conn)
+        refused = await conn.fetch(
+            "SELECT actor, details FROM audit_log WHERE action = 'dnc_export_refused'"
+        )
 
     assert not out.exists()
     assert exports == []
+    assert [r["actor"] for r in refused] == ["someone"]
+    expected = "account locked" if role == "locked" else "role 'operator'"
+    assert refused[0]["details"]["why"].startswith(expected)
+    assert refused[0]["details"]["destination"] == str(out)
