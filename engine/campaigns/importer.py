@@ -166,37 +166,55 @@ async def import_contacts(
     started = time.perf_counter()
     codec = await asyncio.to_thread(detect_encoding, path, encoding)
     hooks = list(_REGISTERED if post_load is None else post_load)
+    column_names = (phone_column, name_column, timezone_column)
+
     async with acquire(pool) as conn, conn.transaction():
         target = await _lock_campaign(conn, campaign)
-        existing = await _existing_phones(conn, target.id)
         result = ImportResult(target, path, codec)
-        with read_csv(path, codec) as (header, rows):
-            columns = Columns.resolve(
-                header, phone_column, name_column, timezone_column
-            )
-            report = _BadRowReport(
-                errors_path or _default_errors_path(path), columns.header
-            )
-            region = (region or target.default_region).upper()
-            if region not in phonenumbers.SUPPORTED_REGIONS:
-                raise ImportFileError(
-                    f"unknown region {region!r} (use a code such as CN)"
-                )
-            reader = ContactReader(
-                rows, lambda: rows.line_num, columns, region, report, existing
-            )
-            try:
-                result.loaded = await _copy(
-                    conn, target.id, reader.batches(batch_size), path, codec
-                )
-            finally:
-                result.errors_path = report.close()
-        _count(result, reader, report)
+        report_path = errors_path or _default_errors_path(path)
+        await _load_file(conn, result, column_names, region, report_path, batch_size)
         await _after_load(conn, result, hooks, actor)
+
     result.seconds = time.perf_counter() - started
     _log_result(result)
 
     return result
+
+
+async def _load_file(
+    conn: asyncpg.Connection,
+    result: ImportResult,
+    column_names: tuple[str | None, str | None, str | None],
+    region: str | None,
+    errors_path: Path,
+    batch_size: int,
+) -> None:
+    """COPY the file's good rows into the campaign; count and report the rest."""
+    target, path, codec = result.campaign, result.path, result.encoding
+    existing = await _existing_phones(conn, target.id)
+    with read_csv(path, codec) as (header, rows):
+        columns = Columns.resolve(header, *column_names)
+        report = _BadRowReport(errors_path, columns.header)
+        home = _region(region, target)
+        reader = ContactReader(
+            rows, lambda: rows.line_num, columns, home, report, existing
+        )
+        try:
+            result.loaded = await _copy(
+                conn, target.id, reader.batches(batch_size), path, codec
+            )
+        finally:
+            result.errors_path = report.close()
+    _count(result, reader, report)
+
+
+def _region(region: str | None, campaign: Campaign) -> str:
+    """The region for numbers without a country code, checked before any row."""
+    chosen = (region or campaign.default_region).upper()
+    if chosen not in phonenumbers.SUPPORTED_REGIONS:
+        raise ImportFileError(f"unknown region {chosen!r} (use a code such as CN)")
+
+    return chosen
 
 
 async def _lock_campaign(conn: asyncpg.Connection, ref: str | int) -> Campaign:
