@@ -382,6 +382,10 @@ def tally() -> Iterator[Counter[str]]:
         assert TALLY["with_calls"] * 2 >= TALLY["examples"], f"mostly idle: {TALLY}"
 
 
+# 25 examples of a real engine take about a minute on a loaded machine; the
+# global 120 s would leave little margin, and an alarm mid-example fails
+# the run (see _no_earlier_example_running). This bounds a hang.
+@pytest.mark.timeout(300)
 @settings(max_examples=25)
 @given(run=runs())
 async def test_engine_originations_obey_every_rule(
