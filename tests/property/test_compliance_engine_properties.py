@@ -25,6 +25,7 @@ were actually placed across the run.
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -316,6 +317,7 @@ def _judge(
     attempt = {r["id"]: r for r in rows}
     placed = _placed(sim)
     per_contact: dict[int, int] = defaultdict(int)
+    placed_at: dict[str, list[datetime]] = defaultdict(list)
     for origination in placed:
         assert origination.channel_id in attempt, "origination without an attempt row"
         row = attempt[origination.channel_id]
@@ -328,8 +330,14 @@ def _judge(
         why = world.window_violation(phone, zones[phone], at)
         assert not why, f"originate at {at} outside the window: {why}"
         per_contact[row["contact_id"]] += 1
+        placed_at[phone].append(at)
     for contact_id, count in per_contact.items():
         assert count <= len(gate.passed[contact_id]), "a call the gate never passed"
+    # The attempt limits, on the simulator's log of placed calls itself.
+    on_log = dataclasses.replace(world, dials=placed_at)
+    for phone, zone in run["contacts"]:
+        why = on_log.limit_violation(phone, zone)
+        assert not why, f"placed calls to {phone} break the limits: {why}"
     phones = {r["contact_id"]: r["phone"] for r in rows}
     for contact_id, times in gate.passed.items():
         phone = phones.get(contact_id)
