@@ -160,39 +160,15 @@ async def import_effects(
 ) -> EffectImport:
     """Load a business results file into a campaign and match it to calls."""
     content = await asyncio.to_thread(path.read_bytes)
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{path.name} is not UTF-8: {exc.reason}") from None
+    text = _decode(content, path)
     camp = await load_campaign(conn, campaign)
     rows, bad = parse_rows(text, await _matcher(conn, camp), ZoneInfo(camp["timezone"]))
+
     async with conn.transaction():
-        import_id = await conn.fetchval(
-            "INSERT INTO effect_imports (campaign_id, file_name, sha256, rows_loaded,"
-            " rows_rejected, imported_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            camp["id"],
-            path.name,
-            hashlib.sha256(content).hexdigest(),
-            len(rows),
-            len(bad),
-            actor,
+        import_id = await _record_import(
+            conn, camp["id"], path.name, content, len(rows), len(bad), actor
         )
-        await conn.executemany(
-            "INSERT INTO effect_results (import_id, campaign_id, contact_id, result,"
-            " amount, occurred_at, source_line) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [
-                (
-                    import_id,
-                    camp["id"],
-                    r.contact_id,
-                    r.result,
-                    r.amount,
-                    r.occurred_at,
-                    r.line,
-                )
-                for r in rows
-            ],
-        )
+        await _store_results(conn, import_id, camp["id"], rows)
         matched = await _match(conn, import_id, window_days)
         await audit(
             conn,
@@ -210,6 +186,60 @@ async def import_effects(
     )
 
     return EffectImport(import_id, len(rows), matched, bad)
+
+
+def _decode(content: bytes, path: Path) -> str:
+    """The file's text; a clear error naming the file when it is not UTF-8."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path.name} is not UTF-8: {exc.reason}") from None
+
+
+async def _record_import(
+    conn: asyncpg.Connection,
+    campaign_id: int,
+    file_name: str,
+    content: bytes,
+    loaded: int,
+    rejected: int,
+    actor: str,
+) -> int:
+    """The ``effect_imports`` row (with the file's SHA-256); its id."""
+    import_id: int = await conn.fetchval(
+        "INSERT INTO effect_imports (campaign_id, file_name, sha256, rows_loaded,"
+        " rows_rejected, imported_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        campaign_id,
+        file_name,
+        hashlib.sha256(content).hexdigest(),
+        loaded,
+        rejected,
+        actor,
+    )
+
+    return import_id
+
+
+async def _store_results(
+    conn: asyncpg.Connection, import_id: int, campaign_id: int, rows: list[_Row]
+) -> None:
+    """Insert the good rows of one import into ``effect_results``."""
+    await conn.executemany(
+        "INSERT INTO effect_results (import_id, campaign_id, contact_id, result,"
+        " amount, occurred_at, source_line) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            (
+                import_id,
+                campaign_id,
+                r.contact_id,
+                r.result,
+                r.amount,
+                r.occurred_at,
+                r.line,
+            )
+            for r in rows
+        ],
+    )
 
 
 async def _match(conn: asyncpg.Connection, import_id: int, window_days: int) -> int:
