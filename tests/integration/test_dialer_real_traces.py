@@ -1,0 +1,198 @@
+"""
+The dialer against real Asterisk 22 event sequences, not the simulator's.
+
+A ``TraceServer`` replays the recorded traces (``tests/contract/traces``) over
+real ARI HTTP and WebSocket, with the ids the engine chose in place of
+Asterisk's; the real engine (``build_engine``, a real ``AriClient``, the test
+database) dials one contact, and the test checks what the dialer wrote to
+``call_attempts``: outcome, dialstatus and hangup cause, as in the table of
+``shared/ari/README.md``. Every trace runs twice: its events sent before each
+REST answer and sent after it, the two orders Asterisk shows.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from trace_server import TraceServer, from_originate, load_trace
+
+from engine.ari import AriClient, Event
+from engine.clock import FakeClock
+from engine.dialer.calls import Call
+from engine.dialer.engine import Engine, build_engine
+from engine.settings import Settings
+
+# How long a server waits for the engine to handle events it sent before it
+# answers the request: long enough on a loaded machine, short enough when a
+# handler is itself waiting for this answer (then the wait runs out).
+SETTLE_S = 0.3
+
+
+@dataclass(frozen=True)
+class Case:
+    """One recorded call and what the dialer must make of it."""
+
+    trace: str
+    originate: int
+    outcome: str
+    dialstatus: str | None
+    cause: int | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.trace}.{self.originate}-{self.outcome}"
+
+
+CASES = (
+    Case("01", 0, "answered", "ANSWER", 16),
+    Case("02", 0, "busy", "BUSY", 0),
+    # The timeout sends no final Dial: RINGING is the last dialstatus there is.
+    Case("03", 0, "no_answer", "RINGING", 19),
+    Case("04", 0, "congestion", "CONGESTION", 0),
+    Case("08", 0, "answered", "ANSWER", 16),
+    Case("10", 0, "rejected", "NOANSWER", 21),
+    Case("13", 0, "busy", "BUSY", 17),  # 486 Busy Here
+    Case("13", 1, "rejected", "NOANSWER", 21),  # 603 Decline
+    Case("13", 2, "congestion", "CONGESTION", 34),  # 503 Service Unavailable
+    Case("13", 3, "no_answer", "NOANSWER", 19),  # 480 Temporarily Unavailable
+    Case("13", 4, "unreachable", "NOANSWER", 1),  # 404 Not Found
+    Case("13", 5, "no_answer", "RINGING", 19),  # rings past timeout=5
+    Case("13", 6, "failed", None, None),  # unregistered: 500 Allocation failed
+)
+
+
+class Hold:
+    """Keeps an answered customer on the line until they hang up (traces 01, 08)."""
+
+    async def on_answered(self, call: Call) -> None:
+        await call.ended.wait()
+
+
+class Handled:
+    """Counts the events the engine's ARI client has finished handling."""
+
+    def __init__(self, ari: AriClient) -> None:
+        self.count = 0
+        self.changed = asyncio.Event()
+        ari.on("*", self._seen)
+
+    async def _seen(self, event: Event) -> None:
+        self.count += 1
+        self.changed.set()
+
+    async def settle(self, kind: str, sent: int) -> None:
+        """Wait (bounded) until every event sent so far was handled."""
+        target = self.count + sent
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_S):
+                while self.count < target:
+                    self.changed.clear()
+                    await self.changed.wait()
+
+
+@pytest.fixture(params=[True, False], ids=["events-first", "response-first"])
+def events_first(request: pytest.FixtureRequest) -> bool:
+    """Whether a request's events reach the engine before its answer."""
+    return bool(request.param)
+
+
+async def campaign(pool: asyncpg.Pool) -> int:
+    """A running campaign with one contact due now."""
+    campaign_id: int = await pool.fetchval(
+        "INSERT INTO campaigns (name, kind, caller_id, state, calls_per_second,"
+        " max_concurrent) VALUES ('traces', 'survey', '95555', 'running', 50, 1)"
+        " RETURNING id"
+    )
+    await pool.execute(
+        "INSERT INTO contacts (campaign_id, phone, next_attempt_at)"
+        " VALUES ($1, '+79990000001', now() - interval '1 minute')",
+        campaign_id,
+    )
+
+    return campaign_id
+
+
+@contextlib.asynccontextmanager
+async def running(
+    server: TraceServer, db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
+) -> AsyncIterator[Engine]:
+    """The real engine on the trace server, running until the block ends."""
+    settings = Settings(
+        database_url=db_dsn,
+        ari_url=server.url,
+        ari_app="capture",
+        dial_template="Local/{number}@sim-customers",
+        engine_id="trace-engine",
+        lease_seconds=10,
+        recordings_dir=tmp_path / "recordings",
+        drain_seconds=5,
+    )
+    ari = AriClient.from_settings(settings)
+    clock = FakeClock(datetime.now(UTC))
+    engine = build_engine(settings, pool, ari, clock, gates=(), answer_handler=Hold())
+    server.settle = Handled(ari).settle
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    try:
+        yield engine
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await ari.close()
+
+
+async def attempt_when_settled(pool: asyncpg.Pool, answered: bool) -> dict[str, Any]:
+    """The one attempt row once it ended (and, if answered, was archived)."""
+    async with asyncio.timeout(20):
+        while True:
+            row = await pool.fetchrow(
+                "SELECT a.*, r.state AS recording_state FROM call_attempts a"
+                " LEFT JOIN recordings r ON r.attempt_id = a.id"
+            )
+            ended = row is not None and row["state"] == "ended"
+            if ended and (not answered or row["recording_state"] == "archived"):
+                return dict(row)
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+async def test_dialer_real_trace_outcome_matches_asterisk_table(
+    case: Case,
+    events_first: bool,
+    db_dsn: str,
+    pool: asyncpg.Pool,
+    tmp_path: Path,
+) -> None:
+    records = from_originate(load_trace(case.trace), case.originate)
+    server = TraceServer(records, events_first=events_first)
+    await server.start()
+    try:
+        await campaign(pool)
+        async with running(server, db_dsn, pool, tmp_path):
+            row = await attempt_when_settled(pool, case.outcome == "answered")
+    finally:
+        await server.stop()
+
+    assert (row["outcome"], row["dialstatus"], row["hangup_cause"]) == (
+        case.outcome,
+        case.dialstatus,
+        case.cause,
+    )
+    assert server.requests.count(("POST", "/ari/channels")) == 1
+    assert server.unexpected == []
+    # The trace's own ids were replaced by the engine's in what was sent.
+    mine = [
+        e
+        for e in server.sent
+        if (e.get("peer") or e.get("channel") or {}).get("id") == row["id"]
+    ]
+    assert case.outcome == "failed" or mine, "no event about the engine's channel"
+    if case.outcome == "answered":
+        assert row["recording_state"] == "archived"
+        assert row["bridge_id"] == f"bridge-{row['id']}"
