@@ -58,6 +58,31 @@ class CurrentCall:
     script: dict[str, Any]
     outcome_codes: tuple[str, ...]
 
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> "CurrentCall":
+        """
+        Build from an operator call row, masking the customer until verified.
+
+        The one place the masking rule lives: the live call and the desktop's
+        fallback to a call still waiting for its disposition both come here.
+        """
+        verified = row["identity_verified"]
+        settings = dict(row["settings"] or {})
+
+        return cls(
+            call_id=row["call_id"],
+            campaign_id=row["campaign_id"],
+            campaign_name=row["campaign_name"],
+            kind=row["kind"],
+            customer_name=_reveal(row["customer_name"], verified, mask_name),
+            phone=_reveal(row["phone"], verified, mask_phone) or "",
+            fields=dict(row["fields"] or {}) if verified else {},
+            identity_verified=verified,
+            bridged_at=row["bridged_at"],
+            script=dict(settings.get("script") or {}),
+            outcome_codes=dispositions.outcome_codes(row["kind"]),
+        )
+
 
 @dataclass(frozen=True)
 class CallSummary:
@@ -214,24 +239,8 @@ class OperatorService:
     async def current_call(self, actor: Account) -> CurrentCall | None:
         """The customer on the actor's line (or in wrap-up), masked until verified."""
         row = await self.pool.fetchrow(_CURRENT, actor.id)
-        if row is None:
-            return None
-        verified = row["identity_verified"]
-        settings = dict(row["settings"] or {})
 
-        return CurrentCall(
-            call_id=row["call_id"],
-            campaign_id=row["campaign_id"],
-            campaign_name=row["campaign_name"],
-            kind=row["kind"],
-            customer_name=_reveal(row["customer_name"], verified, mask_name),
-            phone=_reveal(row["phone"], verified, mask_phone) or "",
-            fields=dict(row["fields"] or {}) if verified else {},
-            identity_verified=verified,
-            bridged_at=row["bridged_at"],
-            script=dict(settings.get("script") or {}),
-            outcome_codes=dispositions.outcome_codes(row["kind"]),
-        )
+        return None if row is None else CurrentCall.from_row(row)
 
     async def verify_identity(self, actor: Account, call_id: str) -> None:
         """The operator confirmed who the customer is: unmask the call."""

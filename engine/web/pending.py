@@ -12,9 +12,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from engine.logging import mask_name, mask_phone
 from engine.operators.accounts import Account
-from engine.operators.dispositions import outcome_codes
 from engine.operators.service import CurrentCall
 
 # Older calls are left to the reports; a shift is not longer than this.
@@ -40,22 +38,5 @@ async def pending_call(
 ) -> CurrentCall | None:
     """The actor's newest bridged call still waiting for a disposition."""
     row = await pool.fetchrow(_PENDING, actor.id, now - LOOK_BACK)
-    if row is None:
-        return None
-    verified: bool = row["identity_verified"]
-    name = row["customer_name"]
-    settings = dict(row["settings"] or {})
 
-    return CurrentCall(
-        call_id=row["call_id"],
-        campaign_id=row["campaign_id"],
-        campaign_name=row["campaign_name"],
-        kind=row["kind"],
-        customer_name=name if verified or name is None else mask_name(name),
-        phone=row["phone"] if verified else mask_phone(row["phone"]),
-        fields=dict(row["fields"] or {}) if verified else {},
-        identity_verified=verified,
-        bridged_at=row["bridged_at"],
-        script=dict(settings.get("script") or {}),
-        outcome_codes=outcome_codes(row["kind"]),
-    )
+    return None if row is None else CurrentCall.from_row(row)
