@@ -3,6 +3,7 @@ What every CLI command needs: settings, logging, a database, an event loop.
 """
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -26,6 +27,20 @@ def setup(settings: Settings | None = None) -> Settings:
     configure_logging(settings.log_level, settings.log_format)
 
     return settings
+
+
+def secret_from_env(variable: str) -> str:
+    """
+    The value of environment ``variable``, which must be set and not empty.
+
+    Passwords come from the environment, never from the command line, where
+    any user of the machine could read them in the process list.
+    """
+    value = os.environ.get(variable)
+    if not value:
+        raise click.UsageError(f"environment variable {variable} is empty or unset")
+
+    return value
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

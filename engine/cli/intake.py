@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import database, run, setup
+from engine.cli.common import database, run, secret_from_env, setup
 from engine.exceptions import EngineError
 from engine.reports.crypto import decrypt_gcm, encrypt_gcm
 from engine.reports.intake import IntakeResult, import_protected
@@ -18,12 +18,7 @@ from engine.settings import Settings
 
 
 def _secret(password_env: str | None) -> str | None:
-    if password_env is None:
-        return None
-    value = os.environ.get(password_env)
-    if not value:
-        raise click.UsageError(f"environment variable {password_env} is empty or unset")
-    return value
+    return None if password_env is None else secret_from_env(password_env)
 
 
 @click.command()
@@ -83,8 +78,7 @@ def secure_file() -> None:
 @click.option("--password-env", required=True, help="Variable holding the password.")
 def encrypt(source: Path, target: Path, password_env: str) -> None:
     """Encrypt SOURCE into TARGET."""
-    password = _secret(password_env)
-    assert password is not None
+    password = secret_from_env(password_env)
     target.write_bytes(_crypt(encrypt_gcm, source.read_bytes(), password))
     click.echo(f"wrote {target}")
 
@@ -95,8 +89,7 @@ def encrypt(source: Path, target: Path, password_env: str) -> None:
 @click.option("--password-env", required=True, help="Variable holding the password.")
 def decrypt(source: Path, target: Path, password_env: str) -> None:
     """Decrypt SOURCE into TARGET (created readable by its owner only)."""
-    password = _secret(password_env)
-    assert password is not None
+    password = secret_from_env(password_env)
     plain = _crypt(decrypt_gcm, source.read_bytes(), password)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -2,14 +2,13 @@
 ``outdial report``: campaign statistics as tables, or as CSV, XLSX or HTML files.
 """
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from engine.cli.common import database, run, setup
+from engine.cli.common import database, run, secret_from_env, setup
 from engine.reports.access import audit_read, viewer
 from engine.reports.calls import call_rows, mask_calls
 from engine.reports.export import ExportFormat, ExportRequest, build_export, save_export
@@ -26,10 +25,8 @@ def _password(encrypt: bool, password_env: str | None) -> str | None:
         return None
     if not password_env:
         raise click.UsageError("--encrypt needs --password-env VAR")
-    value = os.environ.get(password_env)
-    if not value:
-        raise click.UsageError(f"environment variable {password_env} is empty or unset")
-    return value
+
+    return secret_from_env(password_env)
 
 
 @click.command()
