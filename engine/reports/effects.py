@@ -280,7 +280,6 @@ async def effect_summary(
         GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST
         """,
         campaign_id,
-        None if scope.operators is None else sorted(scope.operators),
-        None if scope.teams is None else sorted(scope.teams),
+        *scope.as_arrays(),
     )
     return [dict(r) for r in rows]

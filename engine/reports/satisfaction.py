@@ -43,8 +43,7 @@ async def operator_satisfaction(
         GROUP BY 1, 2 ORDER BY 1
         """,
         campaign_id,
-        None if scope.operators is None else sorted(scope.operators),
-        None if scope.teams is None else sorted(scope.teams),
+        *scope.as_arrays(),
     )
 
     return [

@@ -148,6 +148,17 @@ class Scope:
     operators: frozenset[str] | None = None
     teams: frozenset[str] | None = None
 
+    def as_arrays(self) -> tuple[list[str] | None, list[str] | None]:
+        """
+        The operators and teams as SQL array arguments (None: no limit).
+
+        Sorted, so the same scope always sends the same parameters.
+        """
+        operators = None if self.operators is None else sorted(self.operators)
+        teams = None if self.teams is None else sorted(self.teams)
+
+        return operators, teams
+
 
 @dataclass
 class CampaignReport:

@@ -97,8 +97,7 @@ async def review_list(request: web.Request) -> web.StreamResponse:
           AND ($2::text[] IS NULL OR o.team = ANY($2))
         ORDER BY r.id DESC LIMIT $3
         """,
-        None if scope.operators is None else sorted(scope.operators),
-        None if scope.teams is None else sorted(scope.teams),
+        *scope.as_arrays(),
         MAX_LISTED,
     )
     calls = [{**dict(r), "phone": mask_phone_number(r["phone"])} for r in rows]
