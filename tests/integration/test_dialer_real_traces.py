@@ -12,7 +12,7 @@ REST answer and sent after it, the two orders Asterisk shows.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from engine.settings import Settings
 # answers the request: long enough on a loaded machine, short enough when a
 # handler is itself waiting for this answer (then the wait runs out).
 SETTLE_S = 0.3
+POLL_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -74,26 +75,46 @@ class Hold:
         await call.ended.wait()
 
 
-class Handled:
-    """Counts the events the engine's ARI client has finished handling."""
+class Watch:
+    """
+    Paces the trace server on what the engine has done, and remembers the order.
 
-    def __init__(self, ari: AriClient) -> None:
-        self.count = 0
-        self.changed = asyncio.Event()
-        ari.on("*", self._seen)
+    Waits are bounded (``SETTLE_S``): a handler may itself be waiting for the
+    very answer the server holds back, which Asterisk would not do.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.handled = 0
+        # events first: the attempt had ended before the originate's answer
+        self.ended_before_answer: bool | None = None
+        # answer first: the engine had the originate's answer before any event
+        self.answer_before_events: bool | None = None
+        engine.ari.on("*", self._seen)
 
     async def _seen(self, event: Event) -> None:
-        self.count += 1
-        self.changed.set()
+        self.handled += 1
 
     async def settle(self, kind: str, sent: int) -> None:
-        """Wait (bounded) until every event sent so far was handled."""
-        target = self.count + sent
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SETTLE_S):
-                while self.count < target:
-                    self.changed.clear()
-                    await self.changed.wait()
+        """Wait until every event sent so far was handled."""
+        target = self.handled + sent
+        await self._until(lambda: self.handled >= target)
+        if kind == "originate":
+            self.ended_before_answer = len(self.engine.registry) == 0
+
+    async def answered(self, kind: str) -> None:
+        """Wait until the engine took in the originate's answer."""
+        if kind != "originate":
+            return
+        calls = list(self.engine.registry)
+        await self._until(lambda: all(c.originate_done for c in calls))
+        self.answer_before_events = all(c.originate_done for c in calls)
+
+    async def _until(self, check: Callable[[], bool]) -> None:
+        for _ in range(int(SETTLE_S / POLL_S)):
+            if check():
+                return
+            await asyncio.sleep(POLL_S)
 
 
 @pytest.fixture(params=[True, False], ids=["events-first", "response-first"])
@@ -121,7 +142,7 @@ async def campaign(pool: asyncpg.Pool) -> int:
 @contextlib.asynccontextmanager
 async def running(
     server: TraceServer, db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
-) -> AsyncIterator[Engine]:
+) -> AsyncIterator[Watch]:
     """The real engine on the trace server, running until the block ends."""
     settings = Settings(
         database_url=db_dsn,
@@ -136,11 +157,11 @@ async def running(
     ari = AriClient.from_settings(settings)
     clock = FakeClock(datetime.now(UTC))
     engine = build_engine(settings, pool, ari, clock, gates=(), answer_handler=Hold())
-    server.settle = Handled(ari).settle
+    watch = server.pacing = Watch(engine)
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:
-        yield engine
+        yield watch
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
@@ -174,7 +195,7 @@ async def test_dialer_real_trace_outcome_matches_asterisk_table(
     await server.start()
     try:
         await campaign(pool)
-        async with running(server, db_dsn, pool, tmp_path):
+        async with running(server, db_dsn, pool, tmp_path) as watch:
             row = await attempt_when_settled(pool, case.outcome == "answered")
     finally:
         await server.stop()
@@ -196,3 +217,11 @@ async def test_dialer_real_trace_outcome_matches_asterisk_table(
     if case.outcome == "answered":
         assert row["recording_state"] == "archived"
         assert row["bridge_id"] == f"bridge-{row['id']}"
+    # The order this run was about really happened (a call that is never
+    # answered ends on its events alone, so they all came before the answer).
+    if events_first and case.outcome not in ("answered", "failed"):
+        assert watch.ended_before_answer is True
+    if not events_first and case.outcome != "failed":
+        assert watch.answer_before_events is True
+    if case.outcome == "failed":
+        assert "Allocation failed" in row["hangup_cause_txt"]

@@ -25,16 +25,24 @@ import io
 import json
 import re
 import wave
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 TRACES = Path(__file__).resolve().parents[1] / "contract" / "traces"
 
-Settle = Callable[[str, int], Awaitable[None]]
+
+class Pacing(Protocol):
+    """How the test holds the server between a request's events and its answer."""
+
+    async def settle(self, kind: str, sent: int) -> None:
+        """Events first: ``sent`` events went out; return to send the answer."""
+
+    async def answered(self, kind: str) -> None:
+        """Answer first: the answer went out; return to send the events."""
+
 
 _ACTIONS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("originate", "POST", re.compile(r"/ari/channels")),
@@ -137,10 +145,8 @@ class TraceServer:
     """
     Serves one recorded trace as ARI on ``url`` (``http://127.0.0.1:<port>``).
 
-    ``settle(kind, sent)`` is awaited after the events of a segment went out
-    and before its answer, when ``events_first``; the test uses it to wait
-    until the engine handled them (bounded: a handler may itself be waiting
-    for this very answer, as Asterisk would not).
+    ``pacing`` is awaited between a segment's events and its answer, so that
+    the test can make sure the engine saw the first before the second comes.
     """
 
     def __init__(
@@ -148,11 +154,11 @@ class TraceServer:
         records: list[dict[str, Any]],
         *,
         events_first: bool,
-        settle: Settle | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.segments = segments_of(records)
         self.events_first = events_first
-        self.settle = settle
+        self.pacing = pacing
         self.ids = IdMap()
         self.requests: list[tuple[str, str]] = []
         self.unexpected: list[tuple[str, str]] = []
@@ -240,11 +246,13 @@ class TraceServer:
         response = self._recorded_answer(segment)
         if self.events_first:
             sent = await self.push(segment.events)
-            if self.settle is not None:
-                await self.settle(segment.kind, sent)
+            if self.pacing is not None:
+                await self.pacing.settle(segment.kind, sent)
             return response
         await response.prepare(request)
         await response.write_eof()
+        if self.pacing is not None:
+            await self.pacing.answered(segment.kind)
         await self.push(segment.events)
 
         return response
