@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import hashlib
 import io
-import os
 import wave
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -27,6 +26,7 @@ from engine.ari import AriClient, AriError, AriNotFoundError
 from engine.clock import Clock
 from engine.dialer.models import PendingRecording
 from engine.dialer.repository import CallRepository
+from engine.files import write_durably
 
 log = structlog.get_logger(__name__)
 
@@ -57,19 +57,8 @@ def wav_duration(data: bytes) -> float | None:
 
 
 def write_atomically(path: Path, data: bytes) -> ArchivedFile:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write ``data`` durably to ``path``; what to store about it in Postgres."""
+    write_durably(path, data)
 
     return ArchivedFile(
         path, hashlib.sha256(data).hexdigest(), len(data), wav_duration(data)

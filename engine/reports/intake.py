@@ -27,6 +27,7 @@ import structlog
 
 from engine.campaigns.importer import ImportResult, import_contacts
 from engine.db.audit import audit
+from engine.files import write_durably
 from engine.reports.crypto import (
     decrypt_gcm,
     is_gcm,
@@ -85,13 +86,7 @@ def _store_original(content: bytes, source: Path, root: Path, sha: str) -> Path:
     target = (
         root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{sha[:16]}-{source.name}"
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    write_durably(target, content)
 
     return target
 
