@@ -8,9 +8,8 @@ is remembered in ``compliance_holds`` for the campaign status; passes are not
 audited, to keep the log to decisions that stopped a call. A contact refused
 for a reason time will cure is rescheduled to the next instant all its rules
 can pass (within the window), never dropped; a suppressed or exhausted contact
-is final, and a due callback it had is cancelled (the dialer closes the
-contact; migration 0010 keeps one refused for the do-not-call list
-``suppressed``).
+is final, and a due callback it had is cancelled; the decision tells the
+dialer to close the contact as ``suppressed`` or ``exhausted``.
 
 At the originate stage a pass also reserves the number: a conditional upsert
 on ``phone_last_dial`` succeeds only if no other engine called the number
@@ -19,6 +18,7 @@ logged in ``compliance_dials`` with the engine's clock for the limits.
 """
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 import asyncpg
 import structlog
@@ -159,6 +159,14 @@ class ComplianceGate:
         )
 
 
+# The contact state a final refusal by each rule leaves, so that the campaign
+# status and reports count the contact under the rule that closed it.
+_CLOSES_AS: dict[str, Literal["suppressed", "exhausted"]] = {
+    "dnc": "suppressed",
+    "attempts": "exhausted",
+}
+
+
 def _decide(evaluation: Evaluation, campaign: Campaign) -> GateDecision:
     """One decision from the refusals: final if any is, else the latest retry."""
     refusals = evaluation.refusals
@@ -166,7 +174,10 @@ def _decide(evaluation: Evaluation, campaign: Campaign) -> GateDecision:
     reason = f"{first.rule}: {first.detail}"
     if any(v.final for v in refusals):
         final = next(v for v in refusals if v.final)
-        return GateDecision(False, f"{final.rule}: {final.detail}", None, True)
+        closes_as = _CLOSES_AS.get(final.rule, "cancelled")
+        return GateDecision(
+            False, f"{final.rule}: {final.detail}", None, True, closes_as
+        )
     retry_at = max(v.retry_at or evaluation.now for v in refusals)
     if evaluation.schedule is not None:
         ring = timedelta(seconds=campaign.ring_timeout_s)

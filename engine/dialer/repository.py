@@ -190,10 +190,15 @@ class CallRepository:
         )
 
     async def refuse_contact(
-        self, contact_id: int, reason: str, retry_at: datetime | None, final: bool
+        self,
+        contact_id: int,
+        reason: str,
+        retry_at: datetime | None,
+        final: bool,
+        closes_as: str = "cancelled",
     ) -> None:
         """A gate said no: reschedule the contact, or close it if final."""
-        state = "cancelled" if final or retry_at is None else "pending"
+        state = closes_as if final or retry_at is None else "pending"
         await self.pool.execute(
             "UPDATE contacts SET state = $2, state_reason = $3,"
             " next_attempt_at = coalesce($4, next_attempt_at), lease_owner = NULL,"

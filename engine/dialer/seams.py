@@ -32,12 +32,18 @@ Stage = Literal["lease", "originate"]
 
 @dataclass(frozen=True)
 class GateDecision:
-    """A gate's answer: allowed, or why not and when to try again."""
+    """
+    A gate's answer: allowed, or why not and when to try again.
+
+    A final refusal closes the contact in ``closes_as``: ``suppressed`` for a
+    do-not-call entry, ``exhausted`` for spent attempts, ``cancelled`` else.
+    """
 
     allowed: bool
     reason: str = ""
     retry_at: datetime | None = None
     final: bool = False
+    closes_as: Literal["cancelled", "suppressed", "exhausted"] = "cancelled"
 
     @classmethod
     def allow(cls) -> "GateDecision":

@@ -158,7 +158,11 @@ class CallService:
         self, contact: Contact, decision: GateDecision, stage: str
     ) -> None:
         await self.repo.refuse_contact(
-            contact.id, decision.reason, decision.retry_at, decision.final
+            contact.id,
+            decision.reason,
+            decision.retry_at,
+            decision.final,
+            decision.closes_as,
         )
         self._log_refusal(contact, decision, stage)
 
