@@ -99,6 +99,7 @@ async def test_gate_dnc_entry_mid_run_blocks_final(conn: asyncpg.Connection) -> 
 
     assert not decision.allowed
     assert decision.final
+    assert decision.closes_as == "suppressed"
     assert decision.reason.startswith("dnc: on the do-not-call list: customer_refusal")
     assert await conn.fetchval("SELECT count(*) FROM compliance_dials") == 0
 
@@ -172,6 +173,7 @@ async def test_gate_attempt_limits_daily_then_total(conn: asyncpg.Connection) ->
         conn, campaign, contact, results[2].retry_at + timedelta(hours=1), "lease"
     )
     assert last.final
+    assert last.closes_as == "exhausted"
     assert last.reason.startswith("attempts: 3 of 3")
 
 
