@@ -158,37 +158,11 @@ async def change_state(
     if action not in TRANSITIONS:
         raise InvalidCampaignError(f"unknown campaign action {action!r}")
     allowed, target = TRANSITIONS[action]
+
     async with acquire(pool) as conn, conn.transaction():
         campaign = await get_campaign(conn, ref, lock=True)
-        if campaign.state not in allowed:
-            raise IllegalTransitionError(
-                campaign.name, action, campaign.state, " or ".join(sorted(allowed))
-            )
-        if action in ("start", "resume"):
-            # Compliance: an unapproved caller id or a bad window stops it here.
-            from engine.compliance.callerids import check_campaign_can_start
-
-            await check_campaign_can_start(conn, campaign)
-        row = await conn.fetchrow(
-            "UPDATE campaigns SET state = $2, state_reason = $3, updated_at = now()"
-            " WHERE id = $1 RETURNING *",
-            campaign.id,
-            str(target),
-            reason,
-        )
-        await audit(
-            conn,
-            actor,
-            f"campaign_{action}",
-            "campaign",
-            campaign.id,
-            before=str(campaign.state),
-            after=str(target),
-            reason=reason,
-        )
-        await conn.execute(
-            "SELECT pg_notify($1, $2)", CHANNEL, f"{campaign.id}:{target}"
-        )
+        await _check_transition(conn, campaign, action, allowed)
+        row = await _write_state(conn, campaign, action, target, actor, reason)
     log.info(
         "campaign_state_changed",
         campaign_id=campaign.id,
@@ -197,6 +171,55 @@ async def change_state(
     )
 
     return Campaign.from_row(row)
+
+
+async def _check_transition(
+    conn: asyncpg.Connection,
+    campaign: Campaign,
+    action: str,
+    allowed: frozenset[CampaignState],
+) -> None:
+    """Refuse a move the state does not allow, or a start compliance forbids."""
+    if campaign.state not in allowed:
+        raise IllegalTransitionError(
+            campaign.name, action, campaign.state, " or ".join(sorted(allowed))
+        )
+    if action in ("start", "resume"):
+        # Compliance: an unapproved caller id or a bad window stops it here.
+        from engine.compliance.callerids import check_campaign_can_start
+
+        await check_campaign_can_start(conn, campaign)
+
+
+async def _write_state(
+    conn: asyncpg.Connection,
+    campaign: Campaign,
+    action: str,
+    target: CampaignState,
+    actor: str,
+    reason: str | None,
+) -> asyncpg.Record:
+    """Update the row, audit the change and NOTIFY engines, in the caller's tx."""
+    row = await conn.fetchrow(
+        "UPDATE campaigns SET state = $2, state_reason = $3, updated_at = now()"
+        " WHERE id = $1 RETURNING *",
+        campaign.id,
+        str(target),
+        reason,
+    )
+    await audit(
+        conn,
+        actor,
+        f"campaign_{action}",
+        "campaign",
+        campaign.id,
+        before=str(campaign.state),
+        after=str(target),
+        reason=reason,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{campaign.id}:{target}")
+
+    return row
 
 
 # One statement, so that the three counts come from one snapshot.
