@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.operators.board import Board
+from engine.operators.board import Board, CallLine, OperatorLine
 from engine.operators.service import Escalation
 from engine.web.auth import SUPERVISORS, account_of, login_required
 from engine.web.context import ctx
@@ -130,47 +130,50 @@ def _board_view(
 
     return {
         "now": now.isoformat(),
-        "operators": [
-            {
-                "id": o.operator_id,
-                "name": o.name,
-                "team": o.team,
-                "state": o.state,
-                "in_state_s": _age(o.state_since, now),
-                "pause_reason": o.pause_reason,
-                "call_id": o.call_id,
-                "calls_taken": o.calls_taken,
-                "campaign_id": o.campaign_id,
-            }
-            for o in board.operators
-        ],
-        "calls": [
-            {
-                "id": c.call_id,
-                "campaign": c.campaign,
-                "phone": c.phone,
-                "state": c.state,
-                "operator": c.operator_id,
-                "duration_s": _age(c.answered_at, now) if c.answered_at else None,
-            }
-            for c in board.calls
-        ],
+        "operators": [_operator_view(o, now) for o in board.operators],
+        "calls": [_call_view(c, now) for c in board.calls],
         "campaigns": [
             _campaign_view(c, contacts.get(c.campaign_id, {})) for c in board.campaigns
         ],
         "open_escalations": board.open_escalations,
-        "escalations": [
-            {
-                "id": e.id,
-                "kind": e.kind,
-                "campaign_id": e.campaign_id,
-                "call_id": e.call_id,
-                "operator": e.operator_id,
-                "at": e.created_at.isoformat(),
-                "notes": str(e.details.get("notes") or "")[:300],
-            }
-            for e in escalations
-        ],
+        "escalations": [_escalation_view(e) for e in escalations],
+    }
+
+
+def _operator_view(line: OperatorLine, now: datetime) -> dict[str, Any]:
+    return {
+        "id": line.operator_id,
+        "name": line.name,
+        "team": line.team,
+        "state": line.state,
+        "in_state_s": _age(line.state_since, now),
+        "pause_reason": line.pause_reason,
+        "call_id": line.call_id,
+        "calls_taken": line.calls_taken,
+        "campaign_id": line.campaign_id,
+    }
+
+
+def _call_view(line: CallLine, now: datetime) -> dict[str, Any]:
+    return {
+        "id": line.call_id,
+        "campaign": line.campaign,
+        "phone": line.phone,
+        "state": line.state,
+        "operator": line.operator_id,
+        "duration_s": _age(line.answered_at, now) if line.answered_at else None,
+    }
+
+
+def _escalation_view(escalation: Escalation) -> dict[str, Any]:
+    return {
+        "id": escalation.id,
+        "kind": escalation.kind,
+        "campaign_id": escalation.campaign_id,
+        "call_id": escalation.call_id,
+        "operator": escalation.operator_id,
+        "at": escalation.created_at.isoformat(),
+        "notes": str(escalation.details.get("notes") or "")[:300],
     }
 
 
