@@ -6,8 +6,9 @@ real ARI HTTP and WebSocket, with the ids the engine chose in place of
 Asterisk's; the real engine (``build_engine``, a real ``AriClient``, the test
 database) dials one contact, and the test checks what the dialer wrote to
 ``call_attempts``: outcome, dialstatus and hangup cause, as in the table of
-``shared/ari/README.md``. Every trace runs twice: its events sent before each
-REST answer and sent after it, the two orders Asterisk shows.
+``shared/ari/README.md``. Every trace runs three times: its events sent
+before each REST answer, sent after it (the two orders Asterisk shows), and
+split as the trace client saw them.
 """
 
 import asyncio
@@ -20,7 +21,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from trace_server import TraceServer, from_originate, load_trace
+from trace_server import Order, TraceServer, from_originate, load_trace
 
 from engine.ari import AriClient, Event
 from engine.clock import FakeClock
@@ -117,10 +118,12 @@ class Watch:
             await asyncio.sleep(POLL_S)
 
 
-@pytest.fixture(params=[True, False], ids=["events-first", "response-first"])
-def events_first(request: pytest.FixtureRequest) -> bool:
+@pytest.fixture(params=["events-first", "answer-first", "recorded"])
+def order(request: pytest.FixtureRequest) -> Order:
     """Whether a request's events reach the engine before its answer."""
-    return bool(request.param)
+    value: Order = request.param
+
+    return value
 
 
 async def campaign(pool: asyncpg.Pool) -> int:
@@ -185,13 +188,13 @@ async def attempt_when_settled(pool: asyncpg.Pool, answered: bool) -> dict[str, 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 async def test_dialer_real_trace_outcome_matches_asterisk_table(
     case: Case,
-    events_first: bool,
+    order: Order,
     db_dsn: str,
     pool: asyncpg.Pool,
     tmp_path: Path,
 ) -> None:
     records = from_originate(load_trace(case.trace), case.originate)
-    server = TraceServer(records, events_first=events_first)
+    server = TraceServer(records, order=order)
     await server.start()
     try:
         await campaign(pool)
@@ -207,6 +210,9 @@ async def test_dialer_real_trace_outcome_matches_asterisk_table(
     )
     assert server.requests.count(("POST", "/ari/channels")) == 1
     assert server.unexpected == []
+    # The engine made every request of the call the trace client made (the
+    # segments left are other calls of a multi-call trace).
+    assert all(segment.kind == "originate" for segment in server.segments)
     # The trace's own ids were replaced by the engine's in what was sent.
     mine = [
         e
@@ -219,9 +225,9 @@ async def test_dialer_real_trace_outcome_matches_asterisk_table(
         assert row["bridge_id"] == f"bridge-{row['id']}"
     # The order this run was about really happened (a call that is never
     # answered ends on its events alone, so they all came before the answer).
-    if events_first and case.outcome not in ("answered", "failed"):
+    if order == "events-first" and case.outcome not in ("answered", "failed"):
         assert watch.ended_before_answer is True
-    if not events_first and case.outcome != "failed":
+    if order == "answer-first" and case.outcome != "failed":
         assert watch.answer_before_events is True
     if case.outcome == "failed":
         assert "Allocation failed" in row["hangup_cause_txt"]

@@ -14,24 +14,29 @@ When the engine under test makes an action request, the server takes the next
 unused segment of that kind, learns the ids the engine chose (channel id,
 bridge id, recording name) in place of the ones Asterisk assigned in the
 trace, and sends the segment's events with those ids rewritten, in recorded
-order and without the recorded delays. ``events_first`` decides whether the
-events go out before the request's answer (as Asterisk often does) or after.
+order and without the recorded delays. ``order`` decides whether the events
+go out before the request's answer (as Asterisk often does), after it, or
+split as the trace client saw them (``recorded``: the events that arrived
+before the answer go first).
 Requests the trace has no answer for are answered from what the server has
 sent so far (a destroyed channel is 404), and any request it cannot place at
 all is kept in ``unexpected``.
 """
 
+import bisect
 import io
 import json
 import re
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
 TRACES = Path(__file__).resolve().parents[1] / "contract" / "traces"
+
+Order = Literal["events-first", "answer-first", "recorded"]
 
 
 class Pacing(Protocol):
@@ -77,19 +82,31 @@ class Segment:
 
     kind: str
     request: dict[str, Any]
-    events: list[dict[str, Any]] = field(default_factory=list)
+    # (seconds since the trace started, the event) in recorded order
+    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
 
 
 def segments_of(records: list[dict[str, Any]]) -> list[Segment]:
-    """Cut a trace into segments; events before the first action are dropped."""
-    segments: list[Segment] = []
+    """
+    Cut a trace into segments; events before the first action are dropped.
+
+    An event belongs to the last action sent strictly before it arrived
+    (``t_sent``, in ms: a tie goes to the earlier action, which the later one
+    may have reacted to), even when its line comes before that action's
+    answer in the file.
+    """
+    segments = [
+        Segment(kind, record)
+        for record in records
+        if record["kind"] == "rest"
+        and (kind := action_of(record["method"], record["path"])) is not None
+    ]
+    sent_at = [s.request.get("t_sent", s.request["t"]) for s in segments]
     for record in records:
-        if record["kind"] == "rest":
-            kind = action_of(record["method"], record["path"])
-            if kind is not None:
-                segments.append(Segment(kind, record))
-        elif record["kind"] == "event" and segments:
-            segments[-1].events.append(record["event"])
+        if record["kind"] == "event":
+            owner = bisect.bisect_left(sent_at, record["t"]) - 1
+            if owner >= 0:
+                segments[owner].events.append((record["t"], record["event"]))
 
     return segments
 
@@ -153,11 +170,11 @@ class TraceServer:
         self,
         records: list[dict[str, Any]],
         *,
-        events_first: bool,
+        order: Order,
         pacing: Pacing | None = None,
     ) -> None:
         self.segments = segments_of(records)
-        self.events_first = events_first
+        self.order = order
         self.pacing = pacing
         self.ids = IdMap()
         self.requests: list[tuple[str, str]] = []
@@ -170,7 +187,7 @@ class TraceServer:
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self._asterisk_id = next(
-            (e["asterisk_id"] for s in self.segments for e in s.events), "trace"
+            (e["asterisk_id"] for s in self.segments for _, e in s.events), "trace"
         )
 
     async def start(self) -> None:
@@ -193,10 +210,20 @@ class TraceServer:
             await self._runner.cleanup()
 
     def take(self, kind: str) -> Segment | None:
-        """The next unused segment of a kind."""
+        """
+        The next unused segment of a kind.
+
+        Segments before it are requests of the trace client that the engine
+        does not make (a second ``addChannel`` on a dead channel): their
+        events go out with this one's, first, so none is lost or reordered.
+        """
         for i, segment in enumerate(self.segments):
             if segment.kind == kind:
-                return self.segments.pop(i)
+                skipped = self.segments[:i]
+                del self.segments[: i + 1]
+                earlier = [event for s in skipped for event in s.events]
+                segment.events[:0] = earlier
+                return segment
 
         return None
 
@@ -244,18 +271,30 @@ class TraceServer:
             return self._answer_from_state(request)
         self._learn(segment, request)
         response = self._recorded_answer(segment)
-        if self.events_first:
-            sent = await self.push(segment.events)
-            if self.pacing is not None:
-                await self.pacing.settle(segment.kind, sent)
-            return response
+        before, after = self._split(segment)
+        sent = await self.push(before)
+        if self.pacing is not None:
+            await self.pacing.settle(segment.kind, sent)
         await response.prepare(request)
         await response.write_eof()
         if self.pacing is not None:
             await self.pacing.answered(segment.kind)
-        await self.push(segment.events)
+        await self.push(after)
 
         return response
+
+    def _split(
+        self, segment: Segment
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        events = [event for _, event in segment.events]
+        if self.order == "events-first":
+            return events, []
+        if self.order == "answer-first":
+            return [], events
+        answered_at = segment.request["t"]
+        cut = sum(1 for t, _ in segment.events if t < answered_at)
+
+        return events[:cut], events[cut:]
 
     def _learn(self, segment: Segment, request: web.Request) -> None:
         recorded, query = segment.request, request.query
