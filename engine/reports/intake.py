@@ -147,28 +147,10 @@ async def import_protected(
     archive_id, archived, sha = await archive_original(
         pool, camp["id"], source, content, encryption, archive_root, actor
     )
-    with tempfile.TemporaryDirectory(prefix="outdial-intake-") as tmp:
-        os.chmod(tmp, 0o700)
-        csv_path = Path(tmp) / (source.stem.removesuffix(".csv") + ".csv")
-        fd = os.open(csv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(plain)
-        result = await import_contacts(
-            pool,
-            camp["id"],
-            csv_path,
-            actor=actor,
-            errors_path=Path(tmp) / "errors.csv",
-            **import_options,
-        )
-        result.path = source
-        if result.errors_path is not None:
-            result.errors_path = await asyncio.to_thread(
-                _keep_errors,
-                result.errors_path,
-                source,
-                password if encryption != "none" else None,
-            )
+    secret = password if encryption != "none" else None
+    result = await _import_plain(
+        pool, camp["id"], source, plain, secret, actor, import_options
+    )
     log.info(
         "contacts_imported_from_archive",
         archive_id=archive_id,
@@ -178,6 +160,46 @@ async def import_protected(
     )
 
     return IntakeResult(archive_id, archived, sha, encryption, result)
+
+
+async def _import_plain(
+    pool: asyncpg.Pool,
+    campaign_id: int,
+    source: Path,
+    plain: bytes,
+    secret: str | None,
+    actor: str,
+    options: dict[str, Any],
+) -> ImportResult:
+    """Import the plain CSV from a private directory that is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="outdial-intake-") as tmp:
+        os.chmod(tmp, 0o700)
+        csv_path = _write_private(Path(tmp), source, plain)
+        result = await import_contacts(
+            pool,
+            campaign_id,
+            csv_path,
+            actor=actor,
+            errors_path=Path(tmp) / "errors.csv",
+            **options,
+        )
+        result.path = source
+        if result.errors_path is not None:
+            result.errors_path = await asyncio.to_thread(
+                _keep_errors, result.errors_path, source, secret
+            )
+
+    return result
+
+
+def _write_private(directory: Path, source: Path, plain: bytes) -> Path:
+    """Write the decrypted CSV readable by its owner only; its path."""
+    csv_path = directory / (source.stem.removesuffix(".csv") + ".csv")
+    fd = os.open(csv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(plain)
+
+    return csv_path
 
 
 def _keep_errors(report: Path, source: Path, password: str | None) -> Path:
