@@ -98,6 +98,18 @@ async def verify_archive(
 ) -> VerifyResult:
     """Re-hash every archived recording; list unexpected files under root."""
     result = VerifyResult()
+    known = await _check_archived(conn, base, result)
+    if root is not None:
+        result.unexpected = await asyncio.to_thread(_unexpected_files, root, known)
+    await _record(conn, actor, result)
+
+    return result
+
+
+async def _check_archived(
+    conn: asyncpg.Connection, base: Path, result: VerifyResult
+) -> set[Path]:
+    """Check each archived recording into ``result``; the paths they live at."""
     known: set[Path] = set()
     async with conn.transaction():
         cursor = conn.cursor(
@@ -110,30 +122,26 @@ async def verify_archive(
             problem = await _check(row, base)
             if problem is not None:
                 result.problems.append(problem)
-    if root is not None:
-        files = await asyncio.to_thread(_files_under, root)
-        result.unexpected = sorted(
-            str(p)
-            for p in files
-            if p.resolve() not in known and not p.name.startswith(".")
-        )
-    await audit(
-        conn,
-        actor,
-        "recordings_verified",
-        "recordings",
-        None,
-        checked=result.checked,
-        missing=result.count("missing"),
-        altered=result.count("altered"),
-        unexpected=len(result.unexpected),
-    )
-    log.info(
-        "recordings_verified",
-        checked=result.checked,
-        missing=result.count("missing"),
-        altered=result.count("altered"),
-        unexpected=len(result.unexpected),
+
+    return known
+
+
+def _unexpected_files(root: Path, known: set[Path]) -> list[str]:
+    """Files under root no archived recording accounts for (dot files aside)."""
+    return sorted(
+        str(p)
+        for p in _files_under(root)
+        if p.resolve() not in known and not p.name.startswith(".")
     )
 
-    return result
+
+async def _record(conn: asyncpg.Connection, actor: str, result: VerifyResult) -> None:
+    """Audit the check and log its one summary line."""
+    counts = {
+        "checked": result.checked,
+        "missing": result.count("missing"),
+        "altered": result.count("altered"),
+        "unexpected": len(result.unexpected),
+    }
+    await audit(conn, actor, "recordings_verified", "recordings", None, **counts)
+    log.info("recordings_verified", **counts)
