@@ -60,6 +60,8 @@ class ActiveCall:
     campaign_id: int
     # asked of the customer when the operator leaves first (None: no survey)
     survey: SurveySettings | None = None
+    # true once the operator's leg is in the call's bridge
+    bridged: bool = False
 
 
 class SoftphoneManager:
@@ -443,6 +445,7 @@ class SoftphoneManager:
                         claim.holding_bridge_id, claim.channel_id
                     )
             await self.client.add_channel(bridge_id, claim.channel_id, role="operator")
+            active.bridged = True
         except AriError as exc:
             self._calls.pop(call_id, None)
             log.warning(
@@ -524,7 +527,7 @@ class SoftphoneManager:
 
     async def _release_customer(self, call: ActiveCall) -> None:
         """The operator is gone: survey the customer if asked, else hang up."""
-        if call.survey is None:
+        if call.survey is None or not call.bridged:
             await self._hangup(call.call_id)
             return
         survey = SurveyCall(call.call_id, call.campaign_id, call.operator_id)

@@ -22,6 +22,7 @@ causes). Python API::
     Behaviour.answer(after=1.0, dtmf="4")  # presses 4 after a prompt ends
     sim.press_dtmf(channel_id, "4")        # ChannelDtmfReceived on the channel
     await sim.wait_connected("outdial")            # an events socket serves the app
+    sim.snoops        # [Snoop(snoop_id, target_id, spy, whisper, app_args)]
     sim.originations  # [Origination(at, endpoint, number, caller_id, variables,
                       #   channel_id, app_args, method, status, app, wall_at)]
                       # every POST /channels (status 200 or the error) and every

@@ -24,6 +24,17 @@ if TYPE_CHECKING:
     from engine.sim.recordings import Recordings
 
 
+@dataclass(frozen=True)
+class Snoop:
+    """One snoop channel started (tests check supervision's directions)."""
+
+    snoop_id: str
+    target_id: str
+    spy: str
+    whisper: str
+    app_args: list[str]
+
+
 @dataclass
 class Origination:
     """
@@ -116,6 +127,7 @@ class Pbx:
         self.originations: list[Origination] = []
         self.globals: dict[str, str] = {}
         self.snoops: dict[str, list[Channel]] = {}
+        self.snoop_log: list[Snoop] = []
         self.startup = clock.stamp()
         self.bridges: Bridges
         self.recordings: Recordings

@@ -7,7 +7,7 @@ from aiohttp import web
 from engine.sim import origination
 from engine.sim.channels import HANGUP_REASONS, Channel
 from engine.sim.exceptions import AriResponseError, bad_request
-from engine.sim.pbx import Pbx
+from engine.sim.pbx import Pbx, Snoop
 from engine.sim.rest import (
     body_variables,
     channel_of,
@@ -259,6 +259,15 @@ async def snoop(request: web.Request) -> web.Response:
     ch.state = "Up"
     pbx.snoops.setdefault(target.id, []).append(ch)
     args = params.get("appArgs", "").split(",") if params.get("appArgs") else []
+    pbx.snoop_log.append(
+        Snoop(
+            ch.id,
+            target.id,
+            params.get("spy", "none"),
+            params.get("whisper", "none"),
+            args,
+        )
+    )
     pbx.subscribe(ch, app)
     pbx.bridges.refresh_peers(target.bridge_id)
     if not args:

@@ -18,7 +18,7 @@ from engine.sim.clock import SimClock
 from engine.sim.exceptions import SimError
 from engine.sim.faults import Faults
 from engine.sim.parties import PartyRules, load_trace_dialplan
-from engine.sim.pbx import Origination, Pbx, PbxConfig
+from engine.sim.pbx import Origination, Pbx, PbxConfig, Snoop
 from engine.sim.playbacks import Playbacks
 from engine.sim.recordings import Recordings
 from engine.sim.server import build_app
@@ -149,6 +149,11 @@ class Simulator:
     def softphones(self) -> Softphones:
         """The ``PJSIP/<ext>`` operator endpoints."""
         return self.pbx.softphones
+
+    @property
+    def snoops(self) -> list[Snoop]:
+        """Every snoop channel started: id, target, spy and whisper directions."""
+        return self.pbx.snoop_log
 
     @property
     def originations(self) -> list[Origination]:

@@ -8,32 +8,34 @@ customer is asked the survey question, whose key lands in
 """
 
 import asyncio
-import contextlib
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
+from operator_helpers import (
+    call_archived,
+    dialling,
+    engine_settings,
+    eventually,
+    log_in,
+    make_campaign,
+    operator_bridged,
+    running,
+    wait_call,
+)
 
-from engine.ari import AriClient
 from engine.cli.main import cli
-from engine.clock import SystemClock
-from engine.dialer.engine import Engine, build_engine
-from engine.operators.accounts import Account, AccountStore
+from engine.dialer.engine import Engine
+from engine.operators.accounts import Account
 from engine.operators.exceptions import SurveyConfigError
 from engine.operators.service import OperatorService
 from engine.operators.sessions import SessionState
 from engine.operators.survey import SurveySettings, survey_settings
-from engine.operators.wiring import build_operators
 from engine.settings import Settings, get_settings
 from engine.sim import Behaviour, Simulator
 
-PASSWORD = "survey password 2026"
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PROMPT = "sound:outdial-survey"
 
 
@@ -49,120 +51,40 @@ async def sim() -> AsyncIterator[Simulator]:
 
 @pytest.fixture
 def settings(sim: Simulator, db_dsn: str, tmp_path: Path) -> Settings:
-    """The engine on the simulator, with a short wrap-up."""
-    return Settings(
-        database_url=db_dsn,
-        ari_url=sim.url,
-        ari_app="outdial",
-        engine_id=f"srv-{uuid.uuid4().hex[:6]}",
-        lease_seconds=10,
-        recordings_dir=tmp_path / "recordings",
-        drain_seconds=20,
-        dial_template="PJSIP/{number}@trunk",
-        operator_answer_timeout_s=2.0,
-        operator_wrap_up_s=0.05,
-    )
+    """The engine on the simulator."""
+    return engine_settings(sim, db_dsn, tmp_path)
 
 
-@contextlib.asynccontextmanager
-async def running(
-    settings: Settings, pool: asyncpg.Pool
-) -> AsyncIterator[tuple[Engine, OperatorService]]:
-    """The engine with the operators attached, started."""
-    ari = AriClient.from_settings(settings)
-    clock = SystemClock()
-    engine = build_engine(settings, pool, ari, clock, gates=())
-    operators = build_operators(settings, pool, ari, clock)
-    operators.service.accounts = AccountStore(pool, clock, hasher=FAST_HASHER)
-    operators.attach(engine)
-    try:
-        async with operators.running():
-            await engine.start()
-            try:
-                yield engine, operators.service
-            finally:
-                await engine.service.drain()
-    finally:
-        await ari.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 15) -> None:
-    """Wait until ``check()`` is true (Postgres state has no event to wait on)."""
-    async with asyncio.timeout(limit_s):
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-
-
-async def log_in(service: OperatorService, sim: Simulator, ext: str) -> Account:
-    """An operator account on softphone ``ext``, logged in and ready."""
-    operator_id = f"op{ext}"
-    await service.accounts.create(
-        operator_id, "Rater", "operator", "first password 1", endpoint=f"PJSIP/{ext}"
-    )
-    await service.accounts.change_password(operator_id, "first password 1", PASSWORD)
-    sim.softphones.register(ext, answer_after=0.5)
-    account = await service.authenticate(operator_id, PASSWORD)
-    await service.start_session(account)
-
-    async def ready() -> bool:
-        session = await service.session(account)
-        return session is not None and session.state is SessionState.READY
-
-    await eventually(ready)
-
-    return account
-
-
-async def make_campaign(pool: asyncpg.Pool, phone: str, survey: dict[str, Any]) -> str:
+async def survey_campaign(pool: asyncpg.Pool, phone: str, **survey: object) -> str:
     """A running operator campaign with a survey and one contact; its name."""
-    name = f"survey-{uuid.uuid4().hex[:8]}"
-    campaign_id = await pool.fetchval(
-        "INSERT INTO campaigns (name, kind, caller_id, state, max_concurrent,"
-        " calls_per_second, settings) VALUES ($1, 'customer_care', '95555',"
-        " 'running', 5, 10, $2) RETURNING id",
-        name,
-        {"operators": {"ratio": 1.0}, "survey": survey},
-    )
-    await pool.execute(
-        "INSERT INTO contacts (campaign_id, phone) VALUES ($1, $2)", campaign_id, phone
-    )
+    settings = {"operators": {"ratio": 1.0}, "survey": {"prompt": PROMPT, **survey}}
+    _, name = await make_campaign(pool, phone, settings)
 
     return name
 
 
 async def run_call(
-    engine: Engine, service: OperatorService, account: Account, operator_leaves: bool
+    engine: Engine,
+    service: OperatorService,
+    account: Account,
+    *,
+    hang_up_on: Simulator | None = None,
 ) -> str:
-    """Dial the campaign; the operator ends the call, or waits for the customer."""
-    dialling = [
-        asyncio.create_task(engine.controller.run()),
-        asyncio.create_task(engine.archiver.run()),
-    ]
-    try:
-        call = None
-        async with asyncio.timeout(15):
-            while call is None:
-                call = await service.current_call(account)
-                await asyncio.sleep(0.02)
-        if operator_leaves:
-            await service.hang_up(account, call.call_id)
-        await eventually(lambda: call_archived(engine), limit_s=30)
-    finally:
-        for task in dialling:
-            task.cancel()
-        await asyncio.gather(*dialling, return_exceptions=True)
+    """
+    Dial the campaign's one call; wait until it is archived.
 
-    return call.call_id
+    With ``hang_up_on`` the operator ends the call once the simulator shows
+    their leg in the customer's bridge; else the customer or a test ends it.
+    """
+    pool = engine.repo.pool
+    async with dialling(engine):
+        call_id = await wait_call(service, account)
+        if hang_up_on is not None:
+            await eventually(lambda: operator_bridged(hang_up_on, pool, call_id))
+            await service.hang_up(account, call_id)
+        await eventually(lambda: call_archived(pool), limit_s=30)
 
-
-async def call_archived(engine: Engine) -> bool:
-    """The attempt has ended and its recording is in the archive."""
-    archived = await engine.repo.pool.fetchval(
-        "SELECT count(*) FROM call_attempts a JOIN recordings r"
-        " ON r.attempt_id = a.id WHERE a.state = 'ended' AND r.state = 'archived'"
-    )
-
-    return bool(archived == 1)
+    return call_id
 
 
 async def finished_call(pool: asyncpg.Pool, call_id: str) -> asyncpg.Record:
@@ -188,13 +110,11 @@ async def test_survey_operator_hangs_up_first_digit_stored_and_reported(
 ) -> None:
     # the customer would stay 50 s (wall); presses 4 after the prompt
     sim.parties.set("8613700000*", Behaviour.answer(after=1.0, dtmf="4"))
-    name = await make_campaign(
-        pool, "+8613700000001", {"prompt": PROMPT, "max_digit": 5, "timeout_s": 5}
-    )
+    name = await survey_campaign(pool, "+8613700000001", max_digit=5, timeout_s=5)
 
     async with running(settings, pool) as (engine, service):
-        account = await log_in(service, sim, "6301")
-        call_id = await run_call(engine, service, account, operator_leaves=True)
+        account = await log_in(service, sim, "op6301", "6301")
+        call_id = await run_call(engine, service, account, hang_up_on=sim)
         session = await service.session(account)
         await service.end_session(account)
 
@@ -235,11 +155,11 @@ async def test_survey_customer_hangs_up_first_not_asked(
     sim.parties.set(
         "8613700000*", Behaviour.answer(after=1.0, hangup_after=200.0, dtmf="5")
     )
-    await make_campaign(pool, "+8613700000002", {"prompt": PROMPT, "timeout_s": 5})
+    await survey_campaign(pool, "+8613700000002", timeout_s=5)
 
     async with running(settings, pool) as (engine, service):
-        account = await log_in(service, sim, "6302")
-        call_id = await run_call(engine, service, account, operator_leaves=False)
+        account = await log_in(service, sim, "op6302", "6302")
+        call_id = await run_call(engine, service, account)
         await service.end_session(account)
 
     assert await pool.fetchval("SELECT count(*) FROM survey_responses") == 0
@@ -253,22 +173,15 @@ async def test_survey_no_key_before_timeout_no_row_call_ends(
 ) -> None:
     # the operator's softphone hangs up; the customer never presses a key
     sim.parties.set("8613700000*", Behaviour.answer(after=1.0))
-    await make_campaign(
-        pool, "+8613700000003", {"prompt": PROMPT, "max_digit": 5, "timeout_s": 0.3}
-    )
+    await survey_campaign(pool, "+8613700000003", max_digit=5, timeout_s=0.3)
 
     async with running(settings, pool) as (engine, service):
-        account = await log_in(service, sim, "6303")
-        dialling = asyncio.create_task(
-            run_call(engine, service, account, operator_leaves=False)
-        )
-
-        async def on_call() -> bool:
-            return await service.current_call(account) is not None
-
-        await eventually(on_call)
+        account = await log_in(service, sim, "op6303", "6303")
+        calling = asyncio.create_task(run_call(engine, service, account))
+        call_id = await wait_call(service, account)
+        await eventually(lambda: operator_bridged(sim, pool, call_id))
         sim.softphones.hangup("6303")
-        call_id = await dialling
+        assert await calling == call_id
 
     assert await pool.fetchval("SELECT count(*) FROM survey_responses") == 0
     call = await finished_call(pool, call_id)
