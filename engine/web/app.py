@@ -55,29 +55,12 @@ def create_app(
     """
     clock = clock or SystemClock()
     if operators is None:
-        accounts = AccountStore(
-            pool,
-            clock,
-            password_max_age_days=settings.password_max_age_days,
-            max_failures=settings.login_max_failures,
-        )
-        operators = OperatorService(pool, clock, accounts)
+        operators = _operator_service(settings, pool, clock)
     app = web.Application(
         client_max_size=settings.web_max_body_bytes,
         middlewares=[error_middleware, session_middleware, csrf_middleware],
     )
-    app[CONTEXT] = WebContext(
-        settings=settings,
-        pool=pool,
-        sessions=SessionStore(
-            pool,
-            idle=timedelta(minutes=settings.web_session_idle_minutes),
-            max_age=timedelta(hours=settings.web_session_max_hours),
-        ),
-        templates=template_environment(),
-        clock=clock,
-        operators=operators,
-    )
+    app[CONTEXT] = _context(settings, pool, clock, operators)
     for name in ROUTE_MODULES:
         app.router.add_routes(importlib.import_module(name).routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
@@ -86,6 +69,40 @@ def create_app(
     app.cleanup_ctx.append(_purge_sessions)
 
     return app
+
+
+def _operator_service(
+    settings: Settings, pool: asyncpg.Pool, clock: Clock
+) -> OperatorService:
+    """A service without softphone manager, with the configured login policy."""
+    accounts = AccountStore(
+        pool,
+        clock,
+        password_max_age_days=settings.password_max_age_days,
+        max_failures=settings.login_max_failures,
+    )
+
+    return OperatorService(pool, clock, accounts)
+
+
+def _context(
+    settings: Settings, pool: asyncpg.Pool, clock: Clock, operators: OperatorService
+) -> WebContext:
+    """What every handler reaches through ``ctx(request)``."""
+    sessions = SessionStore(
+        pool,
+        idle=timedelta(minutes=settings.web_session_idle_minutes),
+        max_age=timedelta(hours=settings.web_session_max_hours),
+    )
+
+    return WebContext(
+        settings=settings,
+        pool=pool,
+        sessions=sessions,
+        templates=template_environment(),
+        clock=clock,
+        operators=operators,
+    )
 
 
 async def _purge_sessions(app: web.Application) -> AsyncIterator[None]:
