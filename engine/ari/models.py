@@ -45,6 +45,16 @@ def _str(data: Mapping[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
+def _required(data: Mapping[str, Any], key: str, error: str) -> str:
+    # The ids that name a resource: without one the object is useless, so it
+    # is refused (ValueError) rather than given an empty id.
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(error)
+
+    return value
+
+
 def _int_or_none(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -118,9 +128,7 @@ class Channel:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Channel":
         """Build from an ARI ``Channel`` object; ``id`` is required."""
-        channel_id = data.get("id")
-        if not isinstance(channel_id, str) or not channel_id:
-            raise ValueError("channel without an id")
+        channel_id = _required(data, "id", "channel without an id")
         variables = data.get("channelvars")
         return cls(
             id=channel_id,
@@ -158,9 +166,7 @@ class Bridge:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Bridge":
         """Build from an ARI ``Bridge`` object; ``id`` is required."""
-        bridge_id = data.get("id")
-        if not isinstance(bridge_id, str) or not bridge_id:
-            raise ValueError("bridge without an id")
+        bridge_id = _required(data, "id", "bridge without an id")
         channels = data.get("channels")
         return cls(
             id=bridge_id,
@@ -197,9 +203,7 @@ class LiveRecording:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "LiveRecording":
         """Build from an ARI ``LiveRecording`` object; ``name`` is required."""
-        name = data.get("name")
-        if not isinstance(name, str) or not name:
-            raise ValueError("recording without a name")
+        name = _required(data, "name", "recording without a name")
         return cls(
             name=name,
             format=_str(data, "format"),
@@ -239,9 +243,7 @@ class Playback:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Playback":
         """Build from an ARI ``Playback`` object; ``id`` is required."""
-        playback_id = data.get("id")
-        if not isinstance(playback_id, str) or not playback_id:
-            raise ValueError("playback without an id")
+        playback_id = _required(data, "id", "playback without an id")
         return cls(
             id=playback_id,
             media_uri=_str(data, "media_uri"),
@@ -324,9 +326,7 @@ class Event:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Event":
         """Build from one parsed WebSocket message (must carry ``type``)."""
-        event_type = data.get("type")
-        if not isinstance(event_type, str) or not event_type:
-            raise ValueError("event without a type")
+        event_type = _required(data, "type", "event without a type")
         args = data.get("args")
         value = data.get("value")
         return cls(
