@@ -20,18 +20,15 @@ from engine.clock import SystemClock
 from engine.db.audit import audit
 from engine.operators.accounts import Account, AccountStore, Role
 from engine.operators.board import Board, read_board
+from engine.operators.exceptions import SurveyConfigError
 from engine.operators.pacing import campaign_operator_settings
 from engine.operators.service import OperatorService
+from engine.operators.survey import survey_settings
 from engine.settings import Settings
 
 
 def _store(settings: Settings, pool: asyncpg.Pool) -> AccountStore:
-    return AccountStore(
-        pool,
-        SystemClock(),
-        password_max_age_days=settings.password_max_age_days,
-        max_failures=settings.login_max_failures,
-    )
+    return AccountStore.from_settings(settings, pool, SystemClock())
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -247,6 +244,64 @@ async def set_campaign_operators(
         )
 
     return merged
+
+
+@operator.command("survey")
+@click.argument("campaign_name")
+@click.option("--prompt", help="The question, as a media uri: sound:rate-your-call.")
+@click.option("--max-digit", type=int, default=5, show_default=True)
+@click.option("--timeout", "timeout_s", type=float, default=8.0, show_default=True)
+@click.option("--off", is_flag=True, help="No survey for this campaign any more.")
+@click.option("--actor", default="admin", show_default=True, help="Who is acting.")
+def campaign_survey(
+    campaign_name: str,
+    prompt: str | None,
+    max_digit: int,
+    timeout_s: float,
+    off: bool,
+    actor: str,
+) -> None:
+    """Ask a campaign's customers one question when their operator hangs up."""
+    settings = setup()
+    survey: dict[str, Any] | None = None
+    if not off:
+        survey = {"prompt": prompt, "max_digit": max_digit, "timeout_s": timeout_s}
+        try:
+            survey_settings({"survey": survey})
+        except SurveyConfigError as exc:
+            raise click.BadParameter(str(exc)) from exc
+
+    async def go() -> None:
+        async with database(settings) as pool:
+            await set_campaign_survey(pool, campaign_name, survey, actor)
+
+    run(go())
+    click.echo(f"{campaign_name}: survey {json.dumps(survey)}")
+
+
+async def set_campaign_survey(
+    pool: asyncpg.Pool, campaign_name: str, survey: dict[str, Any] | None, actor: str
+) -> None:
+    """Set (or with None remove) the campaign's ``settings.survey``, audited."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT id, settings FROM campaigns WHERE name = $1 FOR UPDATE",
+            campaign_name,
+        )
+        if row is None:
+            raise click.ClickException(f"no campaign named {campaign_name!r}")
+        current = dict(row["settings"] or {})
+        current.pop("survey", None)
+        if survey is not None:
+            current["survey"] = survey
+        await conn.execute(
+            "UPDATE campaigns SET settings = $2, updated_at = now() WHERE id = $1",
+            row["id"],
+            current,
+        )
+        await audit(
+            conn, actor, "campaign_survey_set", "campaign", row["id"], survey=survey
+        )
 
 
 @operator.command("board")

@@ -28,6 +28,7 @@ from engine.operators.exceptions import (
     PasswordExpiredError,
     PasswordPolicyError,
 )
+from engine.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +127,18 @@ class AccountStore:
         self._clock = clock
         self._max_age = timedelta(days=password_max_age_days)
         self._max_failures = max_failures
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, pool: asyncpg.Pool, clock: Clock
+    ) -> "AccountStore":
+        """The store with the configured password age and lockout policy."""
+        return cls(
+            pool,
+            clock,
+            password_max_age_days=settings.password_max_age_days,
+            max_failures=settings.login_max_failures,
+        )
 
     async def create(
         self,

@@ -138,12 +138,7 @@ def build_operators(
         engine_id=settings.engine_id,
         ring_timeout_s=settings.operator_ring_timeout_s,
     )
-    accounts = AccountStore(
-        pool,
-        clock,
-        password_max_age_days=settings.password_max_age_days,
-        max_failures=settings.login_max_failures,
-    )
+    accounts = AccountStore.from_settings(settings, pool, clock)
 
     return Operators(
         manager=manager,

@@ -75,12 +75,7 @@ def _operator_service(
     settings: Settings, pool: asyncpg.Pool, clock: Clock
 ) -> OperatorService:
     """A service without softphone manager, with the configured login policy."""
-    accounts = AccountStore(
-        pool,
-        clock,
-        password_max_age_days=settings.password_max_age_days,
-        max_failures=settings.login_max_failures,
-    )
+    accounts = AccountStore.from_settings(settings, pool, clock)
 
     return OperatorService(pool, clock, accounts)
 
