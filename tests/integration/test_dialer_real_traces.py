@@ -13,6 +13,7 @@ split as the trace client saw them.
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,7 +127,23 @@ def order(request: pytest.FixtureRequest) -> Order:
     return value
 
 
-async def campaign(pool: asyncpg.Pool) -> int:
+def dialled(records: list[dict[str, Any]]) -> tuple[str, str]:
+    """
+    The dial template and number that make the engine dial what the trace did.
+
+    A SIP phone's extension (``PJSIP/6001``) is no E.164 number: the template
+    is then the endpoint itself, as for one fixed test line.
+    """
+    endpoint = next(r for r in records if r["kind"] == "rest")["query"]["endpoint"]
+    match = re.fullmatch(r"(\w+/)(\d{8,15})(@.*)?", endpoint)
+    if match is None:
+        return endpoint, "79990000001"
+    tech, number, context = match.groups()
+
+    return f"{tech}{{number}}{context or ''}", number
+
+
+async def campaign(pool: asyncpg.Pool, number: str) -> int:
     """A running campaign with one contact due now."""
     campaign_id: int = await pool.fetchval(
         "INSERT INTO campaigns (name, kind, caller_id, state, calls_per_second,"
@@ -135,8 +152,9 @@ async def campaign(pool: asyncpg.Pool) -> int:
     )
     await pool.execute(
         "INSERT INTO contacts (campaign_id, phone, next_attempt_at)"
-        " VALUES ($1, '+79990000001', now() - interval '1 minute')",
+        " VALUES ($1, $2, now() - interval '1 minute')",
         campaign_id,
+        f"+{number}",
     )
 
     return campaign_id
@@ -144,14 +162,18 @@ async def campaign(pool: asyncpg.Pool) -> int:
 
 @contextlib.asynccontextmanager
 async def running(
-    server: TraceServer, db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
+    server: TraceServer,
+    dial_template: str,
+    db_dsn: str,
+    pool: asyncpg.Pool,
+    tmp_path: Path,
 ) -> AsyncIterator[Watch]:
     """The real engine on the trace server, running until the block ends."""
     settings = Settings(
         database_url=db_dsn,
         ari_url=server.url,
         ari_app="capture",
-        dial_template="Local/{number}@sim-customers",
+        dial_template=dial_template,
         engine_id="trace-engine",
         lease_seconds=10,
         recordings_dir=tmp_path / "recordings",
@@ -197,8 +219,9 @@ async def test_dialer_real_trace_outcome_matches_asterisk_table(
     server = TraceServer(records, order=order)
     await server.start()
     try:
-        await campaign(pool)
-        async with running(server, db_dsn, pool, tmp_path) as watch:
+        template, number = dialled(records)
+        await campaign(pool, number)
+        async with running(server, template, db_dsn, pool, tmp_path) as watch:
             row = await attempt_when_settled(pool, case.outcome == "answered")
     finally:
         await server.stop()
@@ -209,6 +232,7 @@ async def test_dialer_real_trace_outcome_matches_asterisk_table(
         case.cause,
     )
     assert server.requests.count(("POST", "/ari/channels")) == 1
+    assert server.endpoints == [records[0]["query"]["endpoint"]]
     assert server.unexpected == []
     # The engine made every request of the call the trace client made (the
     # segments left are other calls of a multi-call trace).

@@ -178,6 +178,7 @@ class TraceServer:
         self.pacing = pacing
         self.ids = IdMap()
         self.requests: list[tuple[str, str]] = []
+        self.endpoints: list[str] = []
         self.unexpected: list[tuple[str, str]] = []
         self.sent: list[dict[str, Any]] = []
         self.destroyed: set[str] = set()
@@ -302,6 +303,7 @@ class TraceServer:
         answer = answer if isinstance(answer, dict) else {}
         if segment.kind == "originate":
             self.ids.learn(answer.get("id"), query.get("channelId"))
+            self.endpoints.append(query.get("endpoint", ""))
             self.app_args = (query.get("appArgs") or "").split(",")
         elif segment.kind == "create_bridge":
             self.ids.learn(answer.get("id"), request.path.rsplit("/", 1)[-1])
