@@ -58,13 +58,21 @@ def audit(
 
     rows = run(go())
     if as_json:
-        for row in rows:
-            click.echo(
-                json.dumps(
-                    {**dict(row), "at": row["at"].isoformat()}, ensure_ascii=False
-                )
-            )
-        return
+        _print_json(rows)
+    else:
+        _print_table(rows)
+
+
+def _print_json(rows: list[asyncpg.Record]) -> None:
+    """One JSON object per line, for scripts."""
+    for row in rows:
+        click.echo(
+            json.dumps({**dict(row), "at": row["at"].isoformat()}, ensure_ascii=False)
+        )
+
+
+def _print_table(rows: list[asyncpg.Record]) -> None:
+    """A table for people, with the details as sorted JSON."""
     table = Table(
         "at (UTC)", "actor", "action", "object", "details", header_style="bold cyan"
     )
