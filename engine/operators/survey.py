@@ -156,9 +156,10 @@ class SurveyRunner:
             log.info("survey_prompt_failed", call_id=call.call_id, error=str(exc))
             return None
         answer = asyncio.ensure_future(_first_valid(keys, settings.max_digit))
+        first: set[asyncio.Future[Any]] = {answer, prompt_done}
         try:
             await asyncio.wait(
-                {answer, prompt_done},
+                first,
                 timeout=PROMPT_MAX_S,
                 return_when=asyncio.FIRST_COMPLETED,
             )
