@@ -15,7 +15,6 @@ up first is never asked.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +121,7 @@ class SurveyRunner:
         playback_id = f"survey-{call.call_id}"
         prompt_done = asyncio.get_running_loop().create_future()
         self._prompts[playback_id] = prompt_done
+        digit: str | None = None
         try:
             digit = await self._ask(call, settings, keys, prompt_done, playback_id)
             if digit is not None:
@@ -130,13 +130,14 @@ class SurveyRunner:
             self._keys.pop(call.call_id, None)
             self._prompts.pop(playback_id, None)
             prompt_done.cancel()
+            # also when the engine stops mid-survey: never leave the customer
+            await self._hangup(call.call_id)
         log.info(
             "survey_answered" if digit is not None else "survey_unanswered",
             call_id=call.call_id,
             operator_id=call.operator_id,
             score=digit,
         )
-        await self._hangup(call.call_id)
 
         return None if digit is None else int(digit)
 
@@ -184,8 +185,12 @@ class SurveyRunner:
         )
 
     async def _hangup(self, channel_id: str) -> None:
-        with contextlib.suppress(AriNotFoundError):
+        try:
             await self.client.hangup(channel_id)
+        except AriNotFoundError:
+            return
+        except AriError as exc:
+            log.warning("survey_hangup_failed", call_id=channel_id, error=str(exc))
 
 
 async def _first_valid(keys: "asyncio.Queue[str | None]", max_digit: int) -> str | None:
