@@ -25,6 +25,10 @@ _PHONE_RE = re.compile(r"(?<![\w.+-])(\+?)(\d{7,15})(?![\w]|\.\d)")
 _URL_SECRET_RE = re.compile(r"((?:api_key|password|token|secret)=)[^&\s]+", re.I)
 _DSN_PASSWORD_RE = re.compile(r"(\w+://[^:/@\s]+:)[^@\s]+(@)")
 _BASIC_RE = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._-]+")
+# Postgres quotes the whole offending row in a constraint error's DETAIL, and
+# asyncpg puts the DETAIL into str(exc): a customer's name would reach the log
+# through any traceback or error=str(exc) field. The row is dropped.
+_PG_ROW_RE = re.compile(r"(Failing row contains )[^\n]*")
 
 _SECRET_KEYS = ("password", "passwd", "secret", "token", "api_key", "authorization")
 _DSN_KEYS = ("database_url", "dsn")
@@ -51,10 +55,11 @@ def mask_name(value: str) -> str:
 
 
 def scrub_text(value: str) -> str:
-    """Mask phones and blank out credentials inside free text."""
+    """Mask phones, blank out credentials and database rows inside free text."""
     value = _URL_SECRET_RE.sub(r"\1" + SECURE, value)
     value = _DSN_PASSWORD_RE.sub(r"\1" + SECURE + r"\2", value)
     value = _BASIC_RE.sub(r"\1 " + SECURE, value)
+    value = _PG_ROW_RE.sub(r"\1(" + SECURE + ")", value)
     return mask_phone(value)
 
 

@@ -2,7 +2,10 @@
 
 import io
 import json
+import traceback
 
+import asyncpg
+import pytest
 import structlog
 
 from engine.logging import configure_logging, mask_phone, protect
@@ -53,3 +56,25 @@ def test_configured_json_output_is_masked_end_to_end():
 
     assert line["phone"] == "+861******5678"
     assert line["event"] == "call_ended"
+
+
+async def test_protect_postgres_failing_row_in_traceback_withheld(
+    pool: asyncpg.Pool,
+) -> None:
+    """asyncpg puts Postgres's DETAIL (the whole failing row) into str(exc)."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TEMP TABLE person (name text, phone text CHECK (phone <> phone))"
+        )
+        with pytest.raises(asyncpg.CheckViolationError) as caught:
+            await conn.execute(
+                "INSERT INTO person VALUES ('Zhang Sanfeng', '+8613812345678')"
+            )
+    text = "".join(traceback.format_exception(caught.value))
+
+    out = protect(None, "error", {"event": "x", "exception": text, "error": text})
+
+    assert "Zhang Sanfeng" in text
+    assert "Zhang Sanfeng" not in json.dumps(out, ensure_ascii=False)
+    assert "Failing row contains ([secure])" in out["exception"]
+    assert "violates check constraint" in out["error"]
