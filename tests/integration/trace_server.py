@@ -23,6 +23,7 @@ sent so far (a destroyed channel is 404), and any request it cannot place at
 all is kept in ``unexpected``.
 """
 
+import asyncio
 import bisect
 import io
 import json
@@ -37,6 +38,8 @@ from aiohttp import web
 TRACES = Path(__file__).resolve().parents[1] / "contract" / "traces"
 
 Order = Literal["events-first", "answer-first", "recorded"]
+# (seconds since the trace started, the event) in recorded order
+Timed = list[tuple[float, dict[str, Any]]]
 
 
 class Pacing(Protocol):
@@ -57,6 +60,8 @@ _ACTIONS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("destroy_bridge", "DELETE", re.compile(r"/ari/bridges/[^/]+")),
     ("hangup", "DELETE", re.compile(r"/ari/channels/[^/]+")),
     ("stop_recording", "POST", re.compile(r"/ari/recordings/live/[^/]+/stop")),
+    # the engine subscribes to nothing: endpoint events stay with this request
+    ("subscribe", "POST", re.compile(r"/ari/applications/[^/]+/subscription")),
 )
 
 
@@ -82,8 +87,7 @@ class Segment:
 
     kind: str
     request: dict[str, Any]
-    # (seconds since the trace started, the event) in recorded order
-    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    events: Timed = field(default_factory=list)
 
 
 def segments_of(records: list[dict[str, Any]]) -> list[Segment]:
@@ -101,7 +105,7 @@ def segments_of(records: list[dict[str, Any]]) -> list[Segment]:
         if record["kind"] == "rest"
         and (kind := action_of(record["method"], record["path"])) is not None
     ]
-    sent_at = [s.request.get("t_sent", s.request["t"]) for s in segments]
+    sent_at = [_sent_at(s.request) for s in segments]
     for record in records:
         if record["kind"] == "event":
             owner = bisect.bisect_left(sent_at, record["t"]) - 1
@@ -164,6 +168,7 @@ class TraceServer:
 
     ``pacing`` is awaited between a segment's events and its answer, so that
     the test can make sure the engine saw the first before the second comes.
+    ``time_scale`` keeps the recorded gaps between events, scaled (0: none).
     """
 
     def __init__(
@@ -172,10 +177,12 @@ class TraceServer:
         *,
         order: Order,
         pacing: Pacing | None = None,
+        time_scale: float = 0.0,
     ) -> None:
         self.segments = segments_of(records)
         self.order = order
         self.pacing = pacing
+        self.time_scale = time_scale
         self.ids = IdMap()
         self.requests: list[tuple[str, str]] = []
         self.endpoints: list[str] = []
@@ -242,16 +249,26 @@ class TraceServer:
 
         return ws
 
-    async def push(self, events: list[dict[str, Any]]) -> int:
-        """Send events (ids rewritten) to every socket; returns how many."""
-        for raw in events:
+    async def push(self, events: Timed, since: tuple[float, float] = (0, 0)) -> int:
+        """
+        Send events (ids rewritten) to every socket; returns how many.
+
+        With a ``time_scale``, each event waits until its recorded time after
+        ``since`` (this loop's time, the trace's time), scaled.
+        """
+        loop = asyncio.get_running_loop()
+        for t, raw in events:
+            if self.time_scale:
+                due = since[0] + (t - since[1]) * self.time_scale
+                await asyncio.sleep(max(0.0, due - loop.time()))
             event = self.ids.rewrite(raw)
             if event["type"] == "StasisStart" and self.app_args:
                 event["args"] = list(self.app_args)
             self._note(event)
             self.sent.append(event)
             for ws in self._sockets:
-                await ws.send_str(json.dumps(event))
+                if not ws.closed:
+                    await ws.send_str(json.dumps(event))
 
         return len(events)
 
@@ -273,27 +290,26 @@ class TraceServer:
         self._learn(segment, request)
         response = self._recorded_answer(segment)
         before, after = self._split(segment)
-        sent = await self.push(before)
+        since = (asyncio.get_running_loop().time(), _sent_at(segment.request))
+        sent = await self.push(before, since)
         if self.pacing is not None:
             await self.pacing.settle(segment.kind, sent)
         await response.prepare(request)
         await response.write_eof()
         if self.pacing is not None:
             await self.pacing.answered(segment.kind)
-        await self.push(after)
+        await self.push(after, since)
 
         return response
 
-    def _split(
-        self, segment: Segment
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        events = [event for _, event in segment.events]
+    def _split(self, segment: Segment) -> tuple[Timed, Timed]:
+        events = segment.events
         if self.order == "events-first":
             return events, []
         if self.order == "answer-first":
             return [], events
         answered_at = segment.request["t"]
-        cut = sum(1 for t, _ in segment.events if t < answered_at)
+        cut = sum(1 for t, _ in events if t < answered_at)
 
         return events[:cut], events[cut:]
 
@@ -357,6 +373,10 @@ class TraceServer:
             "system": {"entity_id": self._asterisk_id, "version": "22.10.1"},
             "status": {"startup_time": "2026-12-03T15:56:00.000+0000"},
         }
+
+
+def _sent_at(request: dict[str, Any]) -> float:
+    return float(request.get("t_sent", request["t"]))
 
 
 def _error(status: int, message: str) -> web.Response:
