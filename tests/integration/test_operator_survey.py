@@ -27,6 +27,7 @@ from operator_helpers import (
 )
 
 from engine.cli.main import cli
+from engine.clock import SystemClock
 from engine.dialer.engine import Engine
 from engine.operators.accounts import Account
 from engine.operators.exceptions import SurveyConfigError
@@ -69,19 +70,21 @@ async def run_call(
     account: Account,
     *,
     hang_up_on: Simulator | None = None,
+    desktop: OperatorService | None = None,
 ) -> str:
     """
     Dial the campaign's one call; wait until it is archived.
 
     With ``hang_up_on`` the operator ends the call once the simulator shows
-    their leg in the customer's bridge; else the customer or a test ends it.
+    their leg in the customer's bridge (through ``desktop``, a service in
+    another process, if given); else the customer or a test ends it.
     """
     pool = engine.repo.pool
     async with dialling(engine):
         call_id = await wait_call(service, account)
         if hang_up_on is not None:
             await eventually(lambda: operator_bridged(hang_up_on, pool, call_id))
-            await service.hang_up(account, call_id)
+            await (desktop or service).hang_up(account, call_id)
         await eventually(lambda: call_archived(pool), limit_s=30)
 
     return call_id
@@ -191,6 +194,33 @@ async def test_survey_no_key_before_timeout_no_row_call_ends(
         "archived",
     )
     assert call_id not in sim.channels
+
+
+async def test_survey_desktop_in_other_process_hangs_up_customer_asked(
+    sim: Simulator, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    sim.parties.set("8613700000*", Behaviour.answer(after=1.0, dtmf="2"))
+    await survey_campaign(pool, "+8613700000004", max_digit=3, timeout_s=5)
+
+    async with running(settings, pool) as (engine, service):
+        account = await log_in(service, sim, "op6304", "6304")
+        # the web desktop: no softphone manager, the hang-up goes by NOTIFY
+        desktop = OperatorService(pool, SystemClock(), service.accounts)
+        call_id = await run_call(
+            engine, service, account, hang_up_on=sim, desktop=desktop
+        )
+        await service.end_session(account)
+
+    answers = await pool.fetch("SELECT * FROM survey_responses")
+    assert [(r["attempt_id"], r["score"], r["max_score"]) for r in answers] == [
+        (call_id, 2, 3)
+    ]
+    hung_up = await pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'call_hung_up_by_operator'"
+        " AND actor = 'op6304' AND object_id = $1",
+        call_id,
+    )
+    assert hung_up == 1
 
 
 def test_survey_settings_parsed_and_bad_ones_named() -> None:
