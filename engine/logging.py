@@ -137,4 +137,24 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=stream, format="%(message)s")
+    _route_stdlib_logging(level, stream, shared, renderer)
+
+
+def _route_stdlib_logging(
+    level: str, stream: Any, shared: list[Any], renderer: Any
+) -> None:
+    # asyncio ("Task exception was never retrieved"), aiohttp and asyncpg log
+    # through the standard library, often with tracebacks that quote customer
+    # data; they go through the same masking chain as the engine's own events.
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())

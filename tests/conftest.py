@@ -8,6 +8,7 @@ by ``OUTDIAL_TEST_DATABASE_URL``, else 127.0.0.1:5432, else the embedded one.
 """
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -62,15 +63,18 @@ async def _admin(dsn: str, sql: str) -> None:
 @pytest.fixture(autouse=True)
 def structlog_config_restored() -> Iterator[None]:
     """
-    Put back the structlog configuration a test found.
+    Put back the structlog and root-logger configuration a test found.
 
     A CLI command run in-process configures logging for the whole process
     (at WARNING in the CLI tests), and a later test's ``capture_logs`` would
     then see none of the INFO events it checks.
     """
     saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield
     structlog.configure(**saved)
+    root.handlers, root.level = handlers, level
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import traceback
 
 import asyncpg
@@ -78,3 +79,23 @@ async def test_protect_postgres_failing_row_in_traceback_withheld(
     assert "Zhang Sanfeng" not in json.dumps(out, ensure_ascii=False)
     assert "Failing row contains ([secure])" in out["exception"]
     assert "violates check constraint" in out["error"]
+
+
+def test_stdlib_log_with_traceback_is_masked():
+    """Library logs (asyncio, aiohttp) go through the same masking chain."""
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    try:
+        raise ValueError("dial to +8613812345678 failed, password=hunter2")
+    except ValueError:
+        logging.getLogger("asyncio").exception("Task exception was never retrieved")
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+
+    assert line["event"] == "Task exception was never retrieved"
+    assert line["logger"] == "asyncio"
+    assert "+861******5678" in line["exception"]
+    assert "13812345678" not in stream.getvalue()
+    assert "hunter2" not in stream.getvalue()
