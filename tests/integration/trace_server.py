@@ -46,7 +46,7 @@ class Pacing(Protocol):
     """How the test holds the server between a request's events and its answer."""
 
     async def settle(self, kind: str, sent: int) -> None:
-        """Events first: ``sent`` events went out; return to send the answer."""
+        """Events first: ``sent`` events went out in all; return to answer."""
 
     async def answered(self, kind: str) -> None:
         """Answer first: the answer went out; return to send the events."""
@@ -291,9 +291,9 @@ class TraceServer:
         response = self._recorded_answer(segment)
         before, after = self._split(segment)
         since = (asyncio.get_running_loop().time(), _sent_at(segment.request))
-        sent = await self.push(before, since)
+        await self.push(before, since)
         if self.pacing is not None:
-            await self.pacing.settle(segment.kind, sent)
+            await self.pacing.settle(segment.kind, len(self.sent))
         await response.prepare(request)
         await response.write_eof()
         if self.pacing is not None:
