@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 from trace_server import Order, TraceServer, from_originate, load_trace
 
 from engine.ari import AriClient, Event
@@ -174,7 +175,7 @@ async def running(
 ) -> AsyncIterator[Watch]:
     """The real engine on the trace server, running until the block ends."""
     settings = Settings(
-        database_url=db_dsn,
+        database_url=SecretStr(db_dsn),
         ari_url=server.url,
         ari_app="capture",
         dial_template=dial_template,
