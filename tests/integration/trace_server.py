@@ -116,14 +116,15 @@ def segments_of(records: list[dict[str, Any]]) -> list[Segment]:
 
 
 def from_originate(records: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    """The records from the ``n``-th originate on (0-based), for a multi-call trace."""
+    """The records of the ``n``-th originate (0-based) up to the next one."""
     starts = [
         i
         for i, r in enumerate(records)
         if r["kind"] == "rest" and action_of(r["method"], r["path"]) == "originate"
     ]
+    end = starts[n + 1] if n + 1 < len(starts) else len(records)
 
-    return records[starts[n] :]
+    return records[starts[n] : end]
 
 
 def silent_wav(seconds: float) -> bytes:
