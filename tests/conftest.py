@@ -130,4 +130,10 @@ async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     """An asyncpg pool on the test's own database."""
     p = await create_pool(db_dsn, min_size=1, max_size=5)
     yield p
-    await p.close()
+    try:
+        await asyncio.wait_for(p.close(), 10)
+    except TimeoutError:
+        # A connection is still held by a task of a test that pytest-timeout
+        # interrupted (its coroutine stays pending): a graceful close would
+        # wait for it forever and hang the whole run.
+        p.terminate()
