@@ -10,6 +10,10 @@ whose softphone legs it holds: it alone receives those legs' events and can
 move them between bridges, and its progressive pacing counts the same
 operators, so several engines sharing the database never dial for, or hand
 calls to, each other's operators.
+
+A customer who was promised a callback by a particular operator is put
+through to that operator when they are free; otherwise to the longest-idle
+one, because the customer is already on the line and must not wait.
 """
 
 from dataclasses import dataclass
@@ -32,6 +36,14 @@ class Claim:
 
 
 _PICK = """
+WITH promised AS (
+    SELECT cb.operator
+    FROM call_attempts a
+    JOIN callbacks cb ON cb.contact_id = a.contact_id
+    WHERE a.id = $5 AND cb.operator IS NOT NULL AND cb.state <> 'cancelled'
+    ORDER BY cb.created_at DESC
+    LIMIT 1
+)
 SELECT id, operator_id, channel_id, holding_bridge_id, idle_since
 FROM operator_sessions
 WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))
@@ -39,9 +51,10 @@ WHERE (state = 'ready' OR (state = 'wrap_up' AND wrap_up_until <= $1))
   AND ($2::text IS NULL OR engine_id = $2)
   AND ($4::text IS NULL OR ari_url = $4)
   AND (campaign_id IS NULL OR campaign_id = $3)
-ORDER BY idle_since NULLS FIRST, id
+ORDER BY operator_id IS NOT DISTINCT FROM (SELECT operator FROM promised) DESC,
+    idle_since NULLS FIRST, id
 LIMIT 1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF operator_sessions SKIP LOCKED
 """
 
 
@@ -55,7 +68,8 @@ async def claim_operator(
     ari_url: str | None = None,
 ) -> Claim | None:
     """
-    Claim the longest-idle free operator for ``call_id``, or None.
+    Claim a free operator for ``call_id``, or None: the one a callback promised
+    the customer if free, else the longest-idle.
 
     Engines pass their ``engine_id``. ``ari_url`` alone (any engine's operator
     on that Asterisk) is kept for callers that predate engine-local routing.
@@ -63,7 +77,7 @@ async def claim_operator(
     if engine_id is None and ari_url is None:
         raise ValueError("claim_operator needs engine_id or ari_url")
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(_PICK, now, engine_id, campaign_id, ari_url)
+        row = await conn.fetchrow(_PICK, now, engine_id, campaign_id, ari_url, call_id)
         if row is None:
             return None
         await transition(conn, row["id"], SessionState.ON_CALL, now, call_id=call_id)

@@ -143,6 +143,55 @@ async def test_routing_picks_longest_idle_operator(
     assert (await service.session(b)).state is SessionState.ON_CALL  # type: ignore[union-attr]
 
 
+async def test_routing_callback_goes_to_promised_operator_when_free(
+    service: OperatorService, clock: FakeClock
+) -> None:
+    a = await _account(service, "alice")
+    b = await _account(service, "bob")
+    await _ready(service, b, clock)
+    await _ready(service, a, clock)
+    campaign_id = await _campaign(service.pool)
+    promised = await _call(service.pool, campaign_id, 1)
+    await service.pool.execute(
+        "INSERT INTO callbacks (campaign_id, contact_id, due_at, operator, state,"
+        " created_by) SELECT campaign_id, contact_id, now(), 'alice', 'done', 'alice'"
+        " FROM call_attempts WHERE id = $1",
+        promised,
+    )
+
+    first = await _bridge(service, campaign_id, promised, clock)
+    second = await _bridge(
+        service, campaign_id, await _call(service.pool, campaign_id, 2), clock
+    )
+
+    assert first == "alice"  # bob had waited longer, alice made the promise
+    assert second == "bob"
+
+
+async def test_routing_callback_promised_operator_busy_takes_another(
+    service: OperatorService, clock: FakeClock
+) -> None:
+    a = await _account(service, "alice")
+    b = await _account(service, "bob")
+    await _ready(service, a, clock)
+    campaign_id = await _campaign(service.pool)
+    await _bridge(
+        service, campaign_id, await _call(service.pool, campaign_id, 1), clock
+    )
+    await _ready(service, b, clock)
+    promised = await _call(service.pool, campaign_id, 2)
+    await service.pool.execute(
+        "INSERT INTO callbacks (campaign_id, contact_id, due_at, operator,"
+        " created_by) SELECT campaign_id, contact_id, now(), 'alice', 'alice'"
+        " FROM call_attempts WHERE id = $1",
+        promised,
+    )
+
+    taken = await _bridge(service, campaign_id, promised, clock)
+
+    assert taken == "bob"
+
+
 async def test_routing_concurrent_claims_never_share_an_operator(
     service: OperatorService, clock: FakeClock
 ) -> None:
