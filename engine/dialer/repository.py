@@ -236,6 +236,14 @@ class CallRepository:
 
     # Call attempts ------------------------------------------------------------
 
+    async def campaign_state(self, conn: asyncpg.Connection, campaign_id: int) -> str:
+        """The campaign's state as committed now (not as this engine last saw)."""
+        state: str = await conn.fetchval(
+            "SELECT state FROM campaigns WHERE id = $1", campaign_id
+        )
+
+        return state
+
     async def create_attempt(
         self, attempt_id: str, campaign: Campaign, contact: Contact, dial_string: str
     ) -> int:

@@ -139,11 +139,17 @@ class CallService:
         self, campaign: Campaign, contact: Contact, stage: Stage
     ) -> GateDecision:
         """Ask every gate in turn; the first refusal wins."""
-        if not self.gates:
+        if not self.gates and stage != "originate":
             return GateDecision.allow()
         now = self.clock.now()
         try:
             async with self.repo.pool.acquire() as conn:
+                if stage == "originate":
+                    # A pause or stop committed by now holds this call even if
+                    # its NOTIFY has not reached the engine yet.
+                    state = await self.repo.campaign_state(conn, campaign.id)
+                    if state != "running":
+                        return GateDecision(False, f"campaign {state}", now)
                 for gate in self.gates:
                     decision = await gate.check(conn, campaign, contact, now, stage)
                     if not decision.allowed:
