@@ -164,8 +164,12 @@ class SoftphoneManager:
                 raise
             except Exception:
                 log.exception("softphone_tick_failed")
+            # Not wait_for: on Python 3.11 it swallows a cancel that lands just
+            # as the wake-up fires (a NOTIFY during stop()), and the loop, and
+            # so stop(), would then run forever. timeout() lets it through.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def tick(self) -> None:

@@ -161,3 +161,31 @@ async def test_softphone_dial_in_unknown_phone_refused(
 
 async def _gone(sim: Simulator, channel_id: str | None) -> bool:
     return channel_id not in sim.channels
+
+
+async def test_softphone_stop_as_wake_fires_poll_loop_ends(
+    sim: Simulator, client: AriClient, pool: asyncpg.Pool
+) -> None:
+    # A NOTIFY (a logout at shutdown) wakes the idle loop just as stop()
+    # cancels it: the cancel must not be lost, or stop() waits forever.
+    m = SoftphoneManager(
+        client, pool, SystemClock(), engine_id="e2", ari_url=sim.url, poll_interval_s=60
+    )
+    await m.start()
+
+    async def idle() -> bool:
+        # the first tick is over: the loop waits for a wake-up
+        return m._ticks >= 1
+
+    await _eventually(idle)
+    m.wake()
+    stopping = asyncio.create_task(m.stop())
+    stopped, _ = await asyncio.wait({stopping}, timeout=10)
+    if not stopped:
+        # cancelling stop() cancels the loop again, so the test itself ends
+        stopping.cancel()
+        await asyncio.gather(stopping, return_exceptions=True)
+
+    assert stopped == {stopping}
+    assert m._task is not None
+    assert m._task.done()
