@@ -97,7 +97,9 @@ async def rig(pool: asyncpg.Pool, db_dsn: str, tmp_path: Path) -> AsyncIterator[
 
 
 async def _contact(pool: asyncpg.Pool, next_attempt_at: datetime) -> int:
-    async with pool.acquire() as conn:
+    # One transaction: a running campaign seen with no contact yet is one the
+    # engine rightly finishes at once.
+    async with pool.acquire() as conn, conn.transaction():
         await callerids.approve(conn, CALLER_ID, label="", actor="t")
         campaign_id = await conn.fetchval(
             "INSERT INTO campaigns (name, kind, caller_id, state) VALUES"
